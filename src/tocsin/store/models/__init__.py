@@ -1,0 +1,48 @@
+"""All models, importable from one place."""
+
+from tocsin.store.models.base import Base
+from tocsin.store.models.delivery import (
+    AuditRecord,
+    DeliveryAttempt,
+    OutboxMessage,
+    Timer,
+)
+from tocsin.store.models.incidents import Alert, Counter, Incident, TimelineEntry
+from tocsin.store.models.people import (
+    ApiToken,
+    ContactMethod,
+    Team,
+    TeamMember,
+    User,
+    WebSession,
+)
+from tocsin.store.models.services import (
+    EscalationPolicy,
+    EscalationStep,
+    EscalationTarget,
+    Integration,
+    Service,
+)
+
+__all__ = [
+    "Alert",
+    "ApiToken",
+    "AuditRecord",
+    "Base",
+    "ContactMethod",
+    "Counter",
+    "DeliveryAttempt",
+    "EscalationPolicy",
+    "EscalationStep",
+    "EscalationTarget",
+    "Incident",
+    "Integration",
+    "OutboxMessage",
+    "Service",
+    "Team",
+    "TeamMember",
+    "TimelineEntry",
+    "Timer",
+    "User",
+    "WebSession",
+]
