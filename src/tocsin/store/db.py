@@ -39,12 +39,12 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A session for reads; anything it changes is rolled back."""
+        """A session for reads. Closing it rolls its transaction back without
+        expiring the objects it loaded, so they stay readable afterwards."""
         session = self._read_sessions()
         try:
             yield session
         finally:
-            session.rollback()
             session.close()
 
     def dispose(self) -> None:

@@ -558,6 +558,7 @@ def upgrade() -> None:
         )
 
     # ### end Alembic commands ###
+    op.execute("INSERT INTO counters (name, value) VALUES ('incident_number', 0)")
 
 
 def downgrade() -> None:

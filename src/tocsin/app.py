@@ -1,0 +1,102 @@
+"""The ASGI application: API, intake, web pages, and optionally the worker."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from tocsin import __version__
+from tocsin.api import problems
+from tocsin.engine.worker import Worker
+from tocsin.errors import TocsinError
+from tocsin.limits import BodyLimit
+from tocsin.services.context import Context
+
+log = logging.getLogger(__name__)
+
+
+def _wants_html(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith(("/api/", "/v2/")):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def create_app(ctx: Context, *, run_worker: bool = False) -> FastAPI:
+    """Build the application around `ctx`. With `run_worker` the worker runs in a
+    thread of this process for as long as the application is up."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        thread = None
+        if run_worker:
+            worker = Worker(ctx)
+            thread = threading.Thread(
+                target=worker.run_forever,
+                args=(stop,),
+                name="tocsin-worker",
+                daemon=True,
+            )
+            thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            ctx.work_queued.set()
+            if thread is not None:
+                thread.join(timeout=10)
+
+    app = FastAPI(
+        title="Tocsin",
+        version=__version__,
+        summary="Incident management: alerts in, people paged, incidents run.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    app.add_middleware(BodyLimit)
+
+    @app.exception_handler(TocsinError)
+    async def _tocsin_error(request: Request, error: TocsinError) -> Response:
+        if _wants_html(request):
+            from tocsin.web.pages import error_page
+
+            return error_page(request, error.status_code, error.title, error.detail)
+        return problems.from_error(request, error)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(
+        request: Request, error: RequestValidationError
+    ) -> Response:
+        return problems.from_validation(request, error)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if _wants_html(request):
+            from tocsin.web.pages import error_page
+
+            return error_page(request, error.status_code, "Error", str(error.detail))
+        return problems.from_http(request, error)
+
+    _include_routers(app)
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    from tocsin.api.routes import router as api_router
+    from tocsin.intake.routes import router as intake_router
+    from tocsin.web.pages import router as web_router
+
+    app.include_router(intake_router)
+    app.include_router(api_router)
+    app.include_router(web_router)

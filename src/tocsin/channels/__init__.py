@@ -1,0 +1,1 @@
+"""Channels send messages; each knows only its provider's protocol."""

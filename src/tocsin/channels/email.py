@@ -1,0 +1,62 @@
+"""Pages by email over SMTP (plain, STARTTLS or implicit TLS)."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+from tocsin.channels.base import DeliveryError, Outbound
+from tocsin.config import Settings
+
+
+class EmailChannel:
+    kind = "email"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def build(self, message: Outbound) -> EmailMessage:
+        mail = EmailMessage()
+        mail["From"] = self.settings.mail_from
+        mail["To"] = message.recipient
+        mail["Subject"] = message.subject
+        mail["Date"] = formatdate(localtime=False)
+        domain = self.settings.mail_from.rpartition("@")[2] or "tocsin.local"
+        # A stable Message-ID per outbox message lets mail systems drop the
+        # duplicate when a retry follows a send whose reply was lost.
+        mail["Message-ID"] = make_msgid(idstring=message.idempotency_key, domain=domain)
+        mail["X-Tocsin-Idempotency-Key"] = message.idempotency_key
+        mail.set_content(message.body)
+        return mail
+
+    def send(self, message: Outbound) -> None:
+        settings = self.settings
+        mail = self.build(message)
+        try:
+            if settings.smtp_tls == "ssl":
+                context = ssl.create_default_context()
+                with smtplib.SMTP_SSL(
+                    settings.smtp_host,
+                    settings.smtp_port,
+                    timeout=settings.smtp_timeout,
+                    context=context,
+                ) as smtp:
+                    self._deliver(smtp, mail)
+            else:
+                with smtplib.SMTP(
+                    settings.smtp_host,
+                    settings.smtp_port,
+                    timeout=settings.smtp_timeout,
+                ) as smtp:
+                    if settings.smtp_tls == "starttls":
+                        smtp.starttls(context=ssl.create_default_context())
+                    self._deliver(smtp, mail)
+        except (OSError, smtplib.SMTPException) as error:
+            raise DeliveryError(f"SMTP {settings.smtp_host}: {error}") from error
+
+    def _deliver(self, smtp: smtplib.SMTP, mail: EmailMessage) -> None:
+        if self.settings.smtp_username:
+            smtp.login(self.settings.smtp_username, self.settings.smtp_password)
+        smtp.send_message(mail)

@@ -1,0 +1,23 @@
+"""The `tocsin` command, grouped by noun with verb subcommands."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from tocsin.cli import incidents, people, server
+
+app = typer.Typer(
+    name="tocsin",
+    help="Tocsin incident management.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+server.register(app)
+people.register(app)
+incidents.register(app)
+
+
+def main() -> None:
+    sys.exit(app())

@@ -1,0 +1,105 @@
+"""`serve`, `worker`, `db upgrade` and `demo load`."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import typer
+import uvicorn
+
+from tocsin.app import create_app
+from tocsin.cli.common import console, context, reported
+from tocsin.engine.worker import Worker
+from tocsin.logs import configure
+from tocsin.services import demo
+from tocsin.store import migrate
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)
+    app.command()(worker)
+    app.add_typer(db_app, name="db")
+    app.add_typer(demo_app, name="demo")
+
+
+def serve(
+    host: str = typer.Option(None, help="Address to bind (default TOCSIN_HOST)."),
+    port: int = typer.Option(None, help="Port to bind (default TOCSIN_PORT)."),
+    no_worker: bool = typer.Option(
+        False, "--no-worker", help="Serve only; run `tocsin worker` elsewhere."
+    ),
+    upgrade: bool = typer.Option(
+        False, "--upgrade", help="Migrate the database before serving."
+    ),
+    demo_data: bool = typer.Option(
+        False, "--demo", help="Load demo data and print its keys before serving."
+    ),
+) -> None:
+    """Serve the API, intake and web pages (and the worker, unless --no-worker)."""
+    ctx = context()
+    configure(ctx.settings)
+    _ensure_sqlite_folder(ctx.settings.database_url)
+    if upgrade:
+        migrate.upgrade(ctx.db)
+    if demo_data:
+        _print_demo(demo.load(ctx), ctx.settings.base_url)
+
+    app = create_app(ctx, run_worker=not no_worker)
+    uvicorn.run(
+        app,
+        host=host or ctx.settings.host,
+        port=port or ctx.settings.port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )
+
+
+def worker() -> None:
+    """Run the worker alone: escalations and page delivery."""
+    ctx = context()
+    configure(ctx.settings)
+    stop = threading.Event()
+    try:
+        Worker(ctx).run_forever(stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Migrate the database schema (to the newest revision by default)."""
+    ctx = context()
+    _ensure_sqlite_folder(ctx.settings.database_url)
+    migrate.upgrade(ctx.db, revision)
+    console.print(f"database at {revision}")
+
+
+@demo_app.command("load")
+def demo_load() -> None:
+    """Load the demo team, users, service and integration keys."""
+    ctx = context()
+    with reported():
+        data = demo.load(ctx)
+    _print_demo(data, ctx.settings.base_url)
+
+
+def _print_demo(data: demo.DemoData, base_url: str) -> None:
+    base = base_url.rstrip("/")
+    console.print(f"[bold]Demo service[/bold] {data.service}")
+    for email, password in data.users:
+        console.print(f"  login  {email} / {password}")
+    for kind, key in data.keys.items():
+        console.print(f"  {kind:<13} key {key}")
+    console.print(f"  web    {base}/")
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///").split("?", 1)[0]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,1 @@
+"""The worker: due timers and outbox delivery."""

@@ -1,0 +1,235 @@
+"""The worker loop: claim due timers and outbox messages, act, record.
+
+Claiming sets a lease (`lease_until`) in a short transaction; on PostgreSQL the
+claim query skips rows other workers hold (`FOR UPDATE SKIP LOCKED`), so any
+number of workers share the work. A worker that dies mid-send leaves a lease
+that expires, and the row is claimed again: delivery is at-least-once.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
+
+from tocsin.channels.base import Channel, DeliveryError, Outbound
+from tocsin.channels.email import EmailChannel
+from tocsin.services import escalation
+from tocsin.services.context import Context
+from tocsin.services.records import add_timeline
+from tocsin.store.models import DeliveryAttempt, Incident, OutboxMessage, Timer
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=120)
+BATCH = 20
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before retry number `attempts`: 5 s doubling to at most 15 min, with
+    jitter so a recovering SMTP server is not hit by every message at once."""
+    base = min(5 * 2 ** max(attempts - 1, 0), 900)
+    return timedelta(seconds=base * random.uniform(0.8, 1.2))  # noqa: S311
+
+
+class Worker:
+    def __init__(
+        self, ctx: Context, channels: Mapping[str, Channel] | None = None
+    ) -> None:
+        self.ctx = ctx
+        self.channels: Mapping[str, Channel] = channels or {
+            "email": EmailChannel(ctx.settings)
+        }
+
+    def run_once(self) -> int:
+        """Do all work due now. Returns how many timers and messages it handled."""
+        done = 0
+        while True:
+            handled = self._run_timers() + self._run_outbox()
+            done += handled
+            if handled == 0:
+                return done
+
+    def run_forever(self, stop: threading.Event) -> None:
+        log.info("worker started")
+        while not stop.is_set():
+            try:
+                self.ctx.work_queued.clear()
+                self.run_once()
+            except Exception:
+                # A database hiccup must not kill paging; log and go round again.
+                log.exception("worker pass failed")
+                stop.wait(self.ctx.settings.worker_poll_seconds)
+                continue
+            self.ctx.work_queued.wait(self.ctx.settings.worker_poll_seconds)
+        log.info("worker stopped")
+
+    # Timers -------------------------------------------------------------------
+
+    def _run_timers(self) -> int:
+        claimed = self._claim_timers()
+        for timer_id in claimed:
+            self._fire_timer(timer_id)
+        return len(claimed)
+
+    def _fire_timer(self, timer_id: int) -> None:
+        now = self.ctx.clock.now()
+        try:
+            with self.ctx.db.write() as session:
+                timer = session.get(Timer, timer_id)
+                if timer is None:
+                    return
+                incident = None
+                if timer.incident_id is not None:
+                    incident = session.scalar(
+                        select(Incident)
+                        .where(Incident.id == timer.incident_id)
+                        .with_for_update()
+                    )
+                if timer.kind == escalation.ESCALATE and incident is not None:
+                    escalation.fire(session, self.ctx, incident, timer)
+                session.delete(timer)
+        except Exception as error:
+            log.exception("timer failed", extra={"timer_id": timer_id})
+            with self.ctx.db.write() as session:
+                timer = session.get(Timer, timer_id)
+                if timer is not None:
+                    timer.attempts += 1
+                    timer.last_error = str(error)[:2000]
+                    timer.lease_until = None
+                    timer.due_at = now + backoff(timer.attempts)
+
+    # Outbox -------------------------------------------------------------------
+
+    def _run_outbox(self) -> int:
+        claimed = self._claim_messages()
+        for message_id in claimed:
+            self._deliver(message_id)
+        return len(claimed)
+
+    def _deliver(self, message_id: int) -> None:
+        with self.ctx.db.read() as session:
+            message = session.get(OutboxMessage, message_id)
+            if message is None or message.status != "pending":
+                return
+            outbound = Outbound(
+                idempotency_key=message.idempotency_key,
+                recipient=message.recipient,
+                subject=message.subject,
+                body=message.body,
+                payload=dict(message.payload),
+            )
+            channel = self.channels.get(message.channel)
+
+        started = time.monotonic()
+        error = ""
+        try:
+            if channel is None:
+                raise DeliveryError(f"no channel {message.channel!r} is configured")
+            channel.send(outbound)
+        except DeliveryError as failure:
+            error = str(failure)
+        except Exception as failure:
+            # A bug in a channel is still a failed attempt, never a lost message.
+            log.exception("channel crashed", extra={"message_id": message_id})
+            error = f"{type(failure).__name__}: {failure}"
+        elapsed_ms = int((time.monotonic() - started) * 1000)
+
+        self._record(message_id, error, elapsed_ms)
+
+    def _record(self, message_id: int, error: str, elapsed_ms: int) -> None:
+        now = self.ctx.clock.now()
+        with self.ctx.db.write() as session:
+            message = session.get(OutboxMessage, message_id)
+            if message is None:
+                return
+            message.attempts += 1
+            message.lease_until = None
+            session.add(
+                DeliveryAttempt(
+                    message_id=message.id,
+                    at=now,
+                    ok=not error,
+                    error=error[:2000],
+                    duration_ms=elapsed_ms,
+                )
+            )
+            if not error:
+                message.status = "sent"
+                message.sent_at = now
+                return
+
+            message.last_error = error[:2000]
+            if message.attempts < self.ctx.settings.outbox_max_attempts:
+                message.next_attempt_at = now + backoff(message.attempts)
+                log.warning(
+                    "delivery failed, will retry",
+                    extra={"message_id": message.id, "attempts": message.attempts},
+                )
+                return
+
+            message.status = "failed"
+            log.error("delivery failed for good", extra={"message_id": message.id})
+            incident = (
+                session.get(Incident, message.incident_id)
+                if message.incident_id
+                else None
+            )
+            if incident is not None:
+                add_timeline(
+                    session,
+                    incident,
+                    at=now,
+                    kind="page_failed",
+                    message=(
+                        f"Page to {message.recipient} failed after "
+                        f"{message.attempts} attempts: {error[:300]}"
+                    ),
+                    message_id=message.id,
+                )
+
+    # Claiming -----------------------------------------------------------------
+
+    def _claim_timers(self) -> list[int]:
+        now = self.ctx.clock.now()
+        with self.ctx.db.write() as session:
+            timers = session.scalars(
+                select(Timer)
+                .where(Timer.due_at <= now, _lease_free(Timer.lease_until, now))
+                .order_by(Timer.due_at)
+                .limit(BATCH)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for timer in timers:
+                timer.lease_until = now + LEASE
+            return [timer.id for timer in timers]
+
+    def _claim_messages(self) -> list[int]:
+        now = self.ctx.clock.now()
+        with self.ctx.db.write() as session:
+            messages = session.scalars(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.status == "pending",
+                    OutboxMessage.next_attempt_at <= now,
+                    _lease_free(OutboxMessage.lease_until, now),
+                )
+                .order_by(OutboxMessage.next_attempt_at)
+                .limit(BATCH)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for message in messages:
+                message.lease_until = now + LEASE
+            return [message.id for message in messages]
+
+
+def _lease_free(
+    lease_until: InstrumentedAttribute[datetime | None], now: datetime
+) -> ColumnElement[bool]:
+    return or_(lease_until.is_(None), lease_until < now)

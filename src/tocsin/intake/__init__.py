@@ -1,0 +1,1 @@
+"""Adapters that turn monitoring payloads into alert events."""

@@ -1,0 +1,7 @@
+"""Intake endpoints, authenticated by integration keys."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

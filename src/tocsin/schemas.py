@@ -1,0 +1,79 @@
+"""Read models that services return and the API serialises.
+
+Services hand these out instead of ORM objects, so nothing outside a transaction
+can lazily load a relationship from a closed session.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class _Read(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class UserRef(_Read):
+    id: int
+    name: str
+    email: str
+
+
+class TimelineEntryRead(_Read):
+    id: int
+    at: datetime
+    kind: str
+    actor_label: str
+    message: str
+    data: dict[str, Any]
+
+
+class AlertRead(_Read):
+    id: int
+    dedup_key: str
+    status: str
+    summary: str
+    source: str
+    severity: str
+    labels: dict[str, Any]
+    event_count: int
+    first_seen_at: datetime
+    last_seen_at: datetime
+    resolved_at: datetime | None
+
+
+class ServiceRef(_Read):
+    id: int
+    name: str
+
+
+class IncidentRead(_Read):
+    id: int
+    number: int
+    title: str
+    description: str
+    status: str
+    severity: str
+    service: ServiceRef
+    assignee: UserRef | None
+    created_at: datetime
+    updated_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: UserRef | None
+    resolved_at: datetime | None
+    resolved_by: UserRef | None
+
+
+class IncidentDetail(IncidentRead):
+    alerts: list[AlertRead]
+    timeline: list[TimelineEntryRead]
+
+
+class IncidentPage(BaseModel):
+    items: list[IncidentRead]
+    total: int
+    limit: int
+    offset: int

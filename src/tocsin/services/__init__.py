@@ -1,0 +1,1 @@
+"""Use cases. The only layer that writes; each call is one transaction."""

@@ -1,0 +1,266 @@
+"""Alert intake: deduplicate events, open or join incidents, resolve on clear.
+
+Rules (the PagerDuty Events v2 model, which the other formats map onto):
+- a trigger for a dedup key with an open (firing) alert updates that alert;
+  an identical repeat changes nothing at all and writes nothing;
+- a trigger for a key with no open alert opens a new alert, and a new incident
+  unless an open incident of the same group exists;
+- acknowledge and resolve apply only to the open alert with that key; for a
+  closed or unknown key they change nothing;
+- when the last firing alert of an incident resolves, the incident resolves
+  (if the service auto-resolves).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tocsin.domain.access import Actor, Role
+from tocsin.domain.alerts import SEVERITY_TO_INCIDENT, AlertAction, AlertEvent
+from tocsin.domain.incidents import IncidentStatus
+from tocsin.services import incidents
+from tocsin.services.context import Context
+from tocsin.services.integrations import IntegrationRef
+from tocsin.services.records import add_timeline
+from tocsin.store.models import Alert, Incident, Service
+
+log = logging.getLogger(__name__)
+
+# Outcomes, as the API reports them per event.
+CREATED = "created"
+UPDATED = "updated"
+DUPLICATE = "duplicate"
+ACKNOWLEDGED = "acknowledged"
+RESOLVED = "resolved"
+IGNORED = "ignored"
+
+_RACE_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class Outcome:
+    dedup_key: str
+    result: str
+    incident_number: int | None = None
+
+
+def integration_actor(integration: IntegrationRef) -> Actor:
+    return Actor(
+        kind="integration",
+        label=f"integration {integration.name}",
+        role=Role.RESPONDER,
+    )
+
+
+def ingest(
+    ctx: Context, integration: IntegrationRef, events: list[AlertEvent]
+) -> list[Outcome]:
+    """Apply `events` in order, in one transaction. Race-free and idempotent."""
+    known = _read_only_outcomes(ctx, integration, events)
+    if known is not None:
+        return known
+
+    for attempt in range(_RACE_RETRIES):
+        try:
+            with ctx.db.write() as session:
+                return [_apply(session, ctx, integration, event) for event in events]
+        except IntegrityError:
+            # Another transaction opened the same alert or group first (only on
+            # PostgreSQL; SQLite writers are serialised). Its row is committed
+            # now, so the retry finds it and joins it.
+            log.info("intake race lost, retrying", extra={"attempt": attempt})
+    raise RuntimeError("intake kept losing races; giving up")
+
+
+def _read_only_outcomes(
+    ctx: Context, integration: IntegrationRef, events: list[AlertEvent]
+) -> list[Outcome] | None:
+    """Outcomes when every event is an identical repeat, else None.
+
+    Repeats are most of an alert storm; answering them from a read transaction
+    keeps the single SQLite writer free for events that change something.
+    """
+    outcomes = []
+    with ctx.db.read() as session:
+        for event in events:
+            if event.action is not AlertAction.TRIGGER:
+                return None
+            row = session.execute(
+                select(Alert.content_hash, Incident.number)
+                .join(Incident, Alert.incident_id == Incident.id)
+                .where(
+                    Alert.integration_id == integration.id,
+                    Alert.dedup_key == event.dedup_key,
+                    Alert.status == "firing",
+                )
+            ).first()
+            if row is None or row.content_hash != event.content_hash():
+                return None
+            outcomes.append(Outcome(event.dedup_key, DUPLICATE, row.number))
+    return outcomes
+
+
+def _apply(
+    session: Session, ctx: Context, integration: IntegrationRef, event: AlertEvent
+) -> Outcome:
+    alert = session.scalar(
+        select(Alert)
+        .where(
+            Alert.integration_id == integration.id,
+            Alert.dedup_key == event.dedup_key,
+            Alert.status == "firing",
+        )
+        .with_for_update()
+    )
+    if event.action is AlertAction.TRIGGER:
+        return _trigger(session, ctx, integration, event, alert)
+    if alert is None or alert.incident_id is None:
+        return Outcome(event.dedup_key, IGNORED)
+
+    incident = session.scalar(
+        select(Incident).where(Incident.id == alert.incident_id).with_for_update()
+    )
+    if incident is None:
+        return Outcome(event.dedup_key, IGNORED)
+
+    actor = integration_actor(integration)
+    if event.action is AlertAction.ACKNOWLEDGE:
+        incidents.acknowledge_locked(session, ctx, incident, actor)
+        return Outcome(event.dedup_key, ACKNOWLEDGED, incident.number)
+
+    _resolve_alert(session, ctx, incident, alert, event, actor)
+    return Outcome(event.dedup_key, RESOLVED, incident.number)
+
+
+def _trigger(
+    session: Session,
+    ctx: Context,
+    integration: IntegrationRef,
+    event: AlertEvent,
+    alert: Alert | None,
+) -> Outcome:
+    now = ctx.clock.now()
+    digest = event.content_hash()
+    if alert is not None:
+        number = session.scalar(
+            select(Incident.number).where(Incident.id == alert.incident_id)
+        )
+        if alert.content_hash == digest:
+            return Outcome(event.dedup_key, DUPLICATE, number)
+        alert.summary = event.summary[:1024]
+        alert.source = event.source[:255]
+        alert.severity = event.severity
+        alert.labels = dict(event.labels)
+        alert.raw = event.raw
+        alert.content_hash = digest
+        alert.event_count += 1
+        alert.last_seen_at = now
+        alert.ends_at = event.ends_at
+        return Outcome(event.dedup_key, UPDATED, number)
+
+    service = session.get(Service, integration.service_id)
+    if service is None:
+        raise RuntimeError("integration without a service")
+    incident = _open_incident_for(session, ctx, service, integration, event)
+    alert = Alert(
+        integration_id=integration.id,
+        service_id=service.id,
+        incident_id=incident.id,
+        dedup_key=event.dedup_key,
+        status="firing",
+        summary=event.summary[:1024],
+        source=event.source[:255],
+        severity=event.severity,
+        labels=dict(event.labels),
+        raw=event.raw,
+        content_hash=digest,
+        first_seen_at=now,
+        last_seen_at=now,
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+    )
+    session.add(alert)
+    session.flush()
+    return Outcome(event.dedup_key, CREATED, incident.number)
+
+
+def _open_incident_for(
+    session: Session,
+    ctx: Context,
+    service: Service,
+    integration: IntegrationRef,
+    event: AlertEvent,
+) -> Incident:
+    """The open incident of the event's group, or a new one."""
+    actor = integration_actor(integration)
+    group_key = f"{integration.id}:{event.group_key}" if event.group_key else None
+    if group_key is not None:
+        incident = session.scalar(
+            select(Incident)
+            .where(
+                Incident.service_id == service.id,
+                Incident.group_key == group_key,
+                Incident.status != IncidentStatus.RESOLVED,
+            )
+            .with_for_update()
+        )
+        if incident is not None:
+            add_timeline(
+                session,
+                incident,
+                at=ctx.clock.now(),
+                kind="alert_attached",
+                message=f"Alert joined: {event.summary[:200]}",
+                actor=actor,
+                dedup_key=event.dedup_key,
+            )
+            return incident
+
+    return incidents.open_incident(
+        session,
+        ctx,
+        service,
+        title=event.summary,
+        severity=SEVERITY_TO_INCIDENT.get(event.severity, "sev3"),
+        actor=actor,
+        group_key=group_key,
+        description=event.details,
+    )
+
+
+def _resolve_alert(
+    session: Session,
+    ctx: Context,
+    incident: Incident,
+    alert: Alert,
+    event: AlertEvent,
+    actor: Actor,
+) -> None:
+    now = ctx.clock.now()
+    alert.status = "resolved"
+    alert.resolved_at = now
+    alert.last_seen_at = now
+    alert.raw = event.raw or alert.raw
+    add_timeline(
+        session,
+        incident,
+        at=now,
+        kind="alert_resolved",
+        message=f"Alert cleared: {alert.summary[:200]}",
+        actor=actor,
+        dedup_key=alert.dedup_key,
+    )
+    session.flush()
+
+    still_firing = session.scalar(
+        select(func.count())
+        .select_from(Alert)
+        .where(Alert.incident_id == incident.id, Alert.status == "firing")
+    )
+    if still_firing == 0 and incident.service.auto_resolve:
+        incidents.resolve_locked(session, ctx, incident, actor)

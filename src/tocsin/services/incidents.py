@@ -1,0 +1,358 @@
+"""Incident use cases: open, acknowledge, resolve, reassign, annotate, read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from tocsin.domain.access import Actor, Role, can_see_team, require_role
+from tocsin.domain.incidents import IncidentAction, IncidentStatus, next_status
+from tocsin.errors import InvalidInput, NotFound
+from tocsin.schemas import IncidentDetail, IncidentPage, IncidentRead
+from tocsin.services import escalation
+from tocsin.services.context import Context
+from tocsin.services.paging import page_user
+from tocsin.services.records import add_timeline, audit
+from tocsin.store.models import (
+    Alert,
+    Counter,
+    Incident,
+    Service,
+    TeamMember,
+    User,
+)
+
+SEVERITIES = ("sev1", "sev2", "sev3", "sev4")
+MAX_NOTE = 20_000
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    status: tuple[str, ...] = ()
+    severity: tuple[str, ...] = ()
+    service_id: int | None = None
+    team_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+def open_incident(
+    session: Session,
+    ctx: Context,
+    service: Service,
+    *,
+    title: str,
+    severity: str,
+    actor: Actor,
+    group_key: str | None = None,
+    description: str = "",
+) -> Incident:
+    """Create a triggered incident and start paging (in the caller's transaction)."""
+    now = ctx.clock.now()
+    number = _next_number(session)
+    incident = Incident(
+        number=number,
+        title=title[:500],
+        description=description,
+        status=IncidentStatus.TRIGGERED,
+        severity=severity,
+        service_id=service.id,
+        group_key=group_key,
+        created_at=now,
+        updated_at=now,
+    )
+    incident.service = service
+    session.add(incident)
+    session.flush()
+
+    add_timeline(
+        session,
+        incident,
+        at=now,
+        kind="triggered",
+        message=f"Incident triggered: {incident.title}",
+        actor=actor,
+    )
+    escalation.start(session, ctx, incident)
+
+    return incident
+
+
+def acknowledge(ctx: Context, actor: Actor, number: int) -> IncidentRead:
+    """Acknowledge: paging stops. Acknowledging twice changes nothing."""
+    require_role(actor, Role.RESPONDER)
+    with ctx.db.write() as session:
+        incident = _locked(session, actor, number)
+        acknowledge_locked(session, ctx, incident, actor)
+        return IncidentRead.model_validate(incident)
+
+
+def acknowledge_locked(
+    session: Session, ctx: Context, incident: Incident, actor: Actor
+) -> bool:
+    """Acknowledge an incident already locked by the caller. True if it changed."""
+    target = next_status(incident.status, IncidentAction.ACKNOWLEDGE)
+    if target is None:
+        return False
+
+    now = ctx.clock.now()
+    incident.status = target
+    incident.acknowledged_at = now
+    incident.acknowledged_by_id = actor.user_id
+    incident.updated_at = now
+    escalation.stop(session, incident)
+    add_timeline(
+        session,
+        incident,
+        at=now,
+        kind="acknowledged",
+        message=f"Acknowledged by {actor.label}",
+        actor=actor,
+    )
+    audit(
+        session,
+        actor,
+        at=now,
+        action="incident.acknowledge",
+        object_type="incident",
+        object_id=incident.id,
+        number=incident.number,
+    )
+    return True
+
+
+def resolve(ctx: Context, actor: Actor, number: int) -> IncidentRead:
+    """Resolve: paging stops and the incident's firing alerts resolve with it."""
+    require_role(actor, Role.RESPONDER)
+    with ctx.db.write() as session:
+        incident = _locked(session, actor, number)
+        resolve_locked(session, ctx, incident, actor)
+        return IncidentRead.model_validate(incident)
+
+
+def resolve_locked(
+    session: Session, ctx: Context, incident: Incident, actor: Actor
+) -> bool:
+    target = next_status(incident.status, IncidentAction.RESOLVE)
+    if target is None:
+        return False
+
+    now = ctx.clock.now()
+    incident.status = target
+    incident.resolved_at = now
+    incident.resolved_by_id = actor.user_id
+    incident.updated_at = now
+    escalation.stop(session, incident)
+
+    # An alert still firing on a resolved incident would swallow the next trigger
+    # of the same key; closing it makes that trigger open a fresh incident.
+    session.execute(
+        update(Alert)
+        .where(Alert.incident_id == incident.id, Alert.status == "firing")
+        .values(status="resolved", resolved_at=now)
+    )
+    add_timeline(
+        session,
+        incident,
+        at=now,
+        kind="resolved",
+        message=f"Resolved by {actor.label}",
+        actor=actor,
+    )
+    audit(
+        session,
+        actor,
+        at=now,
+        action="incident.resolve",
+        object_type="incident",
+        object_id=incident.id,
+        number=incident.number,
+    )
+    return True
+
+
+def reassign(ctx: Context, actor: Actor, number: int, user_id: int) -> IncidentRead:
+    """Hand the incident to another user, who is paged at once.
+
+    An acknowledged incident goes back to triggered so the new assignee's
+    acknowledgement is what counts.
+    """
+    require_role(actor, Role.RESPONDER)
+    with ctx.db.write() as session:
+        incident = _locked(session, actor, number)
+        if incident.status == IncidentStatus.RESOLVED:
+            raise InvalidInput(f"incident #{number} is resolved")
+        assignee = session.get(User, user_id)
+        if assignee is None or not assignee.active:
+            raise NotFound(f"no active user with id {user_id}")
+
+        now = ctx.clock.now()
+        incident.assignee_id = assignee.id
+        incident.assignee = assignee
+        incident.updated_at = now
+        if incident.status == IncidentStatus.ACKNOWLEDGED:
+            incident.status = IncidentStatus.TRIGGERED
+            incident.acknowledged_at = None
+            incident.acknowledged_by_id = None
+        escalation.stop(session, incident)
+        add_timeline(
+            session,
+            incident,
+            at=now,
+            kind="reassigned",
+            message=f"Reassigned to {assignee.name} by {actor.label}",
+            actor=actor,
+            user_id=assignee.id,
+        )
+        if page_user(session, ctx, incident, assignee, reason="assigned to you"):
+            add_timeline(
+                session,
+                incident,
+                at=now,
+                kind="paged",
+                message=f"Paged {assignee.name}",
+                user_id=assignee.id,
+            )
+        audit(
+            session,
+            actor,
+            at=now,
+            action="incident.reassign",
+            object_type="incident",
+            object_id=incident.id,
+            number=incident.number,
+            assignee_id=assignee.id,
+        )
+        return IncidentRead.model_validate(incident)
+
+
+def add_note(ctx: Context, actor: Actor, number: int, text: str) -> IncidentDetail:
+    require_role(actor, Role.RESPONDER)
+    text = text.strip()
+    if not text:
+        raise InvalidInput("a note needs some text")
+    if len(text) > MAX_NOTE:
+        raise InvalidInput(f"a note is at most {MAX_NOTE} characters")
+    if "\x00" in text:
+        raise InvalidInput("a note cannot contain NUL characters")
+
+    with ctx.db.write() as session:
+        incident = _locked(session, actor, number)
+        now = ctx.clock.now()
+        incident.updated_at = now
+        add_timeline(session, incident, at=now, kind="note", message=text, actor=actor)
+        audit(
+            session,
+            actor,
+            at=now,
+            action="incident.note",
+            object_type="incident",
+            object_id=incident.id,
+            number=incident.number,
+        )
+        session.flush()
+        return _detail(session, incident.id)
+
+
+def get(ctx: Context, actor: Actor, number: int) -> IncidentDetail:
+    with ctx.db.read() as session:
+        incident = session.scalar(select(Incident).where(Incident.number == number))
+        if incident is None or not can_see_team(actor, incident.service.team_id):
+            raise NotFound(f"no incident #{number}")
+        return _detail(session, incident.id)
+
+
+def list_incidents(
+    ctx: Context, actor: Actor, where: IncidentFilter | None = None
+) -> IncidentPage:
+    """Newest first. Non-admins see only their teams' and unowned services."""
+    where = where or IncidentFilter()
+    if not 1 <= where.limit <= 500:
+        raise InvalidInput("limit must be between 1 and 500")
+    if where.offset < 0:
+        raise InvalidInput("offset cannot be negative")
+
+    query = select(Incident).join(Service, Incident.service_id == Service.id)
+    if where.status:
+        query = query.where(Incident.status.in_(where.status))
+    if where.severity:
+        query = query.where(Incident.severity.in_(where.severity))
+    if where.service_id is not None:
+        query = query.where(Incident.service_id == where.service_id)
+    if where.team_id is not None:
+        query = query.where(Service.team_id == where.team_id)
+    if where.since is not None:
+        query = query.where(Incident.created_at >= where.since)
+    if where.until is not None:
+        query = query.where(Incident.created_at < where.until)
+    if not can_see_team(actor, -1):
+        query = query.where(
+            Service.team_id.is_(None) | Service.team_id.in_(actor.team_ids)
+        )
+
+    with ctx.db.read() as session:
+        total = session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = session.scalars(
+            query.options(
+                selectinload(Incident.service),
+                selectinload(Incident.assignee),
+                selectinload(Incident.acknowledged_by),
+                selectinload(Incident.resolved_by),
+            )
+            .order_by(Incident.number.desc())
+            .limit(where.limit)
+            .offset(where.offset)
+        ).all()
+        return IncidentPage(
+            items=[IncidentRead.model_validate(row) for row in rows],
+            total=total or 0,
+            limit=where.limit,
+            offset=where.offset,
+        )
+
+
+def team_ids_of(session: Session, user_id: int) -> frozenset[int]:
+    rows = session.scalars(
+        select(TeamMember.team_id).where(TeamMember.user_id == user_id)
+    )
+    return frozenset(rows)
+
+
+def _locked(session: Session, actor: Actor, number: int) -> Incident:
+    """The incident row, locked for update; NotFound when the actor can't see it."""
+    incident = session.scalar(
+        select(Incident).where(Incident.number == number).with_for_update()
+    )
+    if incident is None or not can_see_team(actor, incident.service.team_id):
+        raise NotFound(f"no incident #{number}")
+    return incident
+
+
+def _detail(session: Session, incident_id: int) -> IncidentDetail:
+    incident = session.scalar(
+        select(Incident)
+        .where(Incident.id == incident_id)
+        .options(selectinload(Incident.alerts), selectinload(Incident.timeline))
+        .execution_options(populate_existing=True)
+    )
+    if incident is None:
+        raise NotFound("incident vanished")
+    return IncidentDetail.model_validate(incident)
+
+
+def _next_number(session: Session) -> int:
+    """The next incident number. The counter row's lock serialises numbering."""
+    value = session.scalar(
+        update(Counter)
+        .where(Counter.name == "incident_number")
+        .values(value=Counter.value + 1)
+        .returning(Counter.value)
+    )
+    if value is None:
+        raise RuntimeError("the incident_number counter is missing; run db upgrade")
+    return int(value)

@@ -1,0 +1,261 @@
+"""Users, teams and the credentials that stand for a user: tokens and sessions."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pwdlib import PasswordHash
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tocsin.domain.access import Actor, Role
+from tocsin.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from tocsin.services.context import Context
+from tocsin.services.incidents import team_ids_of
+from tocsin.services.records import audit
+from tocsin.store.models import (
+    ApiToken,
+    ContactMethod,
+    Team,
+    TeamMember,
+    User,
+    WebSession,
+)
+
+TOKEN_PREFIX = "tcs_"  # noqa: S105 -- a public prefix, not a secret
+SESSION_TTL = timedelta(hours=12)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_passwords = PasswordHash.recommended()
+
+
+@dataclass(frozen=True)
+class NewSession:
+    token: str
+    csrf_token: str
+    expires_at: datetime
+
+
+def _digest(secret: str) -> str:
+    # Tokens are 256-bit random strings: a plain SHA-256 is enough to make a
+    # stolen database useless, without a slow password hash on every request.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_user(
+    ctx: Context,
+    actor: Actor,
+    *,
+    email: str,
+    name: str,
+    role: str = "responder",
+    password: str | None = None,
+    teams: tuple[str, ...] = (),
+) -> User:
+    """Create a user with an email contact method and optional team memberships."""
+    email = email.strip().lower()
+    if not _EMAIL.match(email) or len(email) > 320:
+        raise InvalidInput(f"{email!r} is not an email address")
+    if not name.strip() or len(name) > 200:
+        raise InvalidInput("a name of 1 to 200 characters is required")
+    if role not in {r.value for r in Role}:
+        raise InvalidInput(f"role must be one of {', '.join(r.value for r in Role)}")
+    if password is not None and len(password) < 8:
+        raise InvalidInput("a password needs at least 8 characters")
+
+    now = ctx.clock.now()
+    try:
+        with ctx.db.write() as session:
+            user = User(
+                email=email,
+                name=name.strip(),
+                role=role,
+                password_hash=_passwords.hash(password) if password else None,
+                created_at=now,
+            )
+            session.add(user)
+            session.flush()
+            session.add(
+                ContactMethod(
+                    user_id=user.id,
+                    kind="email",
+                    address=email,
+                    label="work email",
+                    created_at=now,
+                )
+            )
+            for team_name in teams:
+                team = ensure_team(session, team_name, now)
+                session.add(TeamMember(team_id=team.id, user_id=user.id))
+            audit(
+                session,
+                actor,
+                at=now,
+                action="user.create",
+                object_type="user",
+                object_id=user.id,
+                email=email,
+                role=role,
+            )
+            return user
+    except IntegrityError as error:
+        raise Conflict(f"a user with email {email} already exists") from error
+
+
+def ensure_team(session: Session, name: str, now: datetime) -> Team:
+    team = session.scalar(select(Team).where(Team.name == name))
+    if team is None:
+        team = Team(name=name, created_at=now)
+        session.add(team)
+        session.flush()
+    return team
+
+
+def actor_for(
+    session: Session, user: User, *, kind: str, token_id: int | None = None
+) -> Actor:
+    return Actor(
+        kind=kind,
+        label=user.email,
+        user_id=user.id,
+        role=Role(user.role),
+        team_ids=team_ids_of(session, user.id),
+        token_id=token_id,
+    )
+
+
+def create_token(
+    ctx: Context, actor: Actor, *, email: str, name: str, days: int | None = None
+) -> str:
+    """A new API token for the user; returns the secret, which is shown only now."""
+    if not name.strip() or len(name) > 100:
+        raise InvalidInput("a token name of 1 to 100 characters is required")
+    if days is not None and not 1 <= days <= 3650:
+        raise InvalidInput("days must be between 1 and 3650")
+
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = ctx.clock.now()
+    with ctx.db.write() as session:
+        user = session.scalar(select(User).where(User.email == email.lower()))
+        if user is None:
+            raise NotFound(f"no user with email {email}")
+        token = ApiToken(
+            user_id=user.id,
+            name=name.strip(),
+            token_hash=_digest(secret),
+            prefix=secret[:10],
+            expires_at=now + timedelta(days=days) if days else None,
+            created_at=now,
+        )
+        session.add(token)
+        session.flush()
+        audit(
+            session,
+            actor,
+            at=now,
+            action="token.create",
+            object_type="api_token",
+            object_id=token.id,
+            user_id=user.id,
+            name=token.name,
+        )
+    return secret
+
+
+def authenticate_token(ctx: Context, secret: str) -> Actor:
+    """The actor a bearer token stands for. Raises Unauthenticated otherwise."""
+    if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+        raise Unauthenticated("invalid API token")
+
+    now = ctx.clock.now()
+    with ctx.db.read() as session:
+        token = session.scalar(
+            select(ApiToken).where(ApiToken.token_hash == _digest(secret))
+        )
+        if token is None or token.revoked_at is not None:
+            raise Unauthenticated("invalid API token")
+        if token.expires_at is not None and token.expires_at <= now:
+            raise Unauthenticated("this API token has expired")
+        if not token.user.active:
+            raise Unauthenticated("this user is deactivated")
+        return actor_for(session, token.user, kind="token", token_id=token.id)
+
+
+def login(ctx: Context, email: str, password: str) -> NewSession:
+    """Check a password and open a browser session. Same error for every failure."""
+    failure = Unauthenticated("wrong email or password")
+    now = ctx.clock.now()
+    with ctx.db.write() as session:
+        user = session.scalar(select(User).where(User.email == email.strip().lower()))
+        if user is None or not user.password_hash or not user.active:
+            # Hash anyway so a missing account takes as long as a wrong password.
+            _passwords.hash(password)
+            raise failure
+        if not _passwords.verify(password, user.password_hash):
+            raise failure
+
+        token = secrets.token_urlsafe(32)
+        web_session = WebSession(
+            user_id=user.id,
+            token_hash=_digest(token),
+            csrf_token=secrets.token_urlsafe(32),
+            expires_at=now + SESSION_TTL,
+            created_at=now,
+        )
+        session.add(web_session)
+        audit(
+            session,
+            actor_for(session, user, kind="user"),
+            at=now,
+            action="session.login",
+            object_type="user",
+            object_id=user.id,
+        )
+        return NewSession(token, web_session.csrf_token, web_session.expires_at)
+
+
+def authenticate_session(ctx: Context, token: str) -> tuple[Actor, str]:
+    """The actor and CSRF token of a live browser session."""
+    now = ctx.clock.now()
+    with ctx.db.read() as session:
+        web_session = session.scalar(
+            select(WebSession).where(WebSession.token_hash == _digest(token))
+        )
+        if (
+            web_session is None
+            or web_session.revoked_at is not None
+            or web_session.expires_at <= now
+            or not web_session.user.active
+        ):
+            raise Unauthenticated("please log in")
+        actor = actor_for(session, web_session.user, kind="user")
+        return actor, web_session.csrf_token
+
+
+def logout(ctx: Context, token: str) -> None:
+    with ctx.db.write() as session:
+        web_session = session.scalar(
+            select(WebSession).where(WebSession.token_hash == _digest(token))
+        )
+        if web_session is not None and web_session.revoked_at is None:
+            web_session.revoked_at = ctx.clock.now()
+
+
+def link_actor(ctx: Context, user_id: int) -> Actor:
+    """The actor behind a signed action link: the paged user, by email link."""
+    with ctx.db.read() as session:
+        user = session.get(User, user_id)
+        if user is None or not user.active:
+            raise Unauthenticated("the user this link was sent to no longer exists")
+        actor = actor_for(session, user, kind="link")
+        return Actor(
+            kind="link",
+            label=f"{user.email} (email link)",
+            user_id=user.id,
+            role=actor.role if actor.role is not Role.VIEWER else Role.RESPONDER,
+            team_ids=actor.team_ids,
+        )
