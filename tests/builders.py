@@ -46,6 +46,11 @@ def make_user(
     )
 
 
+def user_by_email(ctx: Context, email: str) -> User:
+    with ctx.db.read() as session:
+        return session.scalars(select(User).where(User.email == email)).one()
+
+
 def actor_of(ctx: Context, user: User, kind: str = "token") -> Actor:
     with ctx.db.read() as session:
         return Actor(

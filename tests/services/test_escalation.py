@@ -8,12 +8,21 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import select
 
-from tests.builders import actor_of, make_integration, make_service, make_user, trigger
+from tests.builders import (
+    actor_of,
+    make_integration,
+    make_service,
+    make_user,
+    trigger,
+    user_by_email,
+)
 from tocsin.channels.base import DeliveryError, Outbound
 from tocsin.clock import ManualClock
+from tocsin.domain.access import SYSTEM
 from tocsin.engine.worker import Worker
 from tocsin.services import alerts, incidents
 from tocsin.services.context import Context
+from tocsin.services.integrations import IntegrationRef
 from tocsin.store.models import OutboxMessage
 
 
@@ -43,7 +52,7 @@ def worker(ctx: Context, channel: RecordingChannel) -> Worker:
 
 
 @pytest.fixture
-def two_step_service(ctx: Context) -> tuple[int, object]:
+def two_step_service(ctx: Context) -> tuple[int, IntegrationRef]:
     ann = make_user(ctx, "ann@example.com")
     bob = make_user(ctx, "bob@example.com")
     make_service(ctx, steps=[(5, [ann]), (10, [bob])], repeat=1)
@@ -56,10 +65,10 @@ def test_first_step_pages_at_once_and_next_step_after_its_delay(
     clock: ManualClock,
     worker: Worker,
     channel: RecordingChannel,
-    two_step_service: tuple[int, object],
+    two_step_service: tuple[int, IntegrationRef],
 ) -> None:
     _, integration = two_step_service
-    [outcome] = alerts.ingest(ctx, integration, [trigger()])  # type: ignore[arg-type]
+    [outcome] = alerts.ingest(ctx, integration, [trigger()])
     assert outcome.result == alerts.CREATED
 
     worker.run_once()
@@ -85,7 +94,7 @@ def test_first_step_pages_at_once_and_next_step_after_its_delay(
     clock.advance(hours=5)
     worker.run_once()
     assert len(channel.sent) == 4
-    detail = incidents.get(ctx, actor_of_system(), outcome.incident_number or 0)
+    detail = incidents.get(ctx, SYSTEM, outcome.incident_number or 0)
     assert detail.timeline[-1].kind == "escalation_exhausted"
 
 
@@ -94,13 +103,13 @@ def test_acknowledgement_stops_escalation(
     clock: ManualClock,
     worker: Worker,
     channel: RecordingChannel,
-    two_step_service: tuple[int, object],
+    two_step_service: tuple[int, IntegrationRef],
 ) -> None:
     _, integration = two_step_service
-    [outcome] = alerts.ingest(ctx, integration, [trigger()])  # type: ignore[arg-type]
+    [outcome] = alerts.ingest(ctx, integration, [trigger()])
     worker.run_once()
 
-    ann = make_user_ref(ctx, "ann@example.com")
+    ann = actor_of(ctx, user_by_email(ctx, "ann@example.com"))
     incidents.acknowledge(ctx, ann, outcome.incident_number or 0)
     clock.advance(hours=1)
     worker.run_once()
@@ -115,18 +124,15 @@ def test_failing_channel_retries_then_marks_failed_on_timeline(
     clock: ManualClock,
     worker: Worker,
     channel: RecordingChannel,
-    two_step_service: tuple[int, object],
+    two_step_service: tuple[int, IntegrationRef],
 ) -> None:
     _, integration = two_step_service
     channel.fail = True
-    alerts.ingest(ctx, integration, [trigger()])  # type: ignore[arg-type]
+    alerts.ingest(ctx, integration, [trigger()])
 
     for _ in range(ctx.settings.outbox_max_attempts):
         worker.run_once()
         clock.advance(minutes=20)
-        with ctx.db.write() as session:
-            # Keep step 2 from paging so only Ann's message is in play.
-            pass
 
     with ctx.db.read() as session:
         first = session.scalars(
@@ -136,20 +142,5 @@ def test_failing_channel_retries_then_marks_failed_on_timeline(
         assert first.status == "failed"
         assert first.attempts == ctx.settings.outbox_max_attempts
         assert len(first.delivery_attempts) == first.attempts
-    timeline = incidents.get(ctx, actor_of_system(), 1).timeline
+    timeline = incidents.get(ctx, SYSTEM, 1).timeline
     assert any(e.kind == "page_failed" for e in timeline)
-
-
-def actor_of_system():  # type: ignore[no-untyped-def]
-    from tocsin.domain.access import SYSTEM
-
-    return SYSTEM
-
-
-def make_user_ref(ctx: Context, email: str):  # type: ignore[no-untyped-def]
-    from tocsin.store.models import User
-
-    with ctx.db.read() as session:
-        user = session.scalar(select(User).where(User.email == email))
-    assert user is not None
-    return actor_of(ctx, user)
