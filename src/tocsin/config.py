@@ -10,7 +10,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import (
@@ -36,13 +36,16 @@ class Settings(BaseSettings):
     )
     secret_key: str = Field(
         default="",
-        description="Signs acknowledge links. Required outside `make run`.",
+        description=(
+            "Signs emailed action links. Required on PostgreSQL; on SQLite one is "
+            "made and kept in `var/secret_key`."
+        ),
     )
     host: str = Field(default="127.0.0.1", description="Address `serve` binds.")
     port: int = Field(default=8000, description="Port `serve` binds.")
     smtp_host: str = Field(default="127.0.0.1", description="SMTP server for pages.")
     smtp_port: int = Field(default=25, description="SMTP port.")
-    smtp_tls: str = Field(
+    smtp_tls: Literal["none", "starttls", "ssl"] = Field(
         default="none",
         description="`none`, `starttls` or `ssl` (implicit TLS).",
     )
@@ -61,7 +64,7 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(
         default=8, description="Sends tried before a message is marked failed."
     )
-    log_format: str = Field(default="console", description="`console` or `json`.")
+    log_format: Literal["console", "json"] = Field(default="console", description="`console` or `json`.")
     log_level: str = Field(default="INFO", description="Lowest level logged.")
     cookie_secure: bool = Field(
         default=False,
@@ -90,6 +93,8 @@ class Settings(BaseSettings):
 
         # Only a local SQLite setup may invent its own key: several processes on
         # PostgreSQL would each invent a different one and reject each other's links.
+        if not self.database_url.startswith("sqlite"):
+            raise RuntimeError("set TOCSIN_SECRET_KEY: it signs links across processes")
         key_file = Path("var/secret_key")
         if key_file.exists():
             return key_file.read_text().strip()
