@@ -64,7 +64,9 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(
         default=8, description="Sends tried before a message is marked failed."
     )
-    log_format: Literal["console", "json"] = Field(default="console", description="`console` or `json`.")
+    log_format: Literal["console", "json"] = Field(
+        default="console", description="`console` or `json`."
+    )
     log_level: str = Field(default="INFO", description="Lowest level logged.")
     cookie_secure: bool = Field(
         default=False,
