@@ -43,9 +43,9 @@ class Worker:
         self, ctx: Context, channels: Mapping[str, Channel] | None = None
     ) -> None:
         self.ctx = ctx
-        self.channels: Mapping[str, Channel] = channels or {
-            "email": EmailChannel(ctx.settings)
-        }
+        if channels is None:
+            channels = {"email": EmailChannel(ctx.settings)}
+        self.channels: Mapping[str, Channel] = channels
 
     def run_once(self) -> int:
         """Do all work due now. Returns how many timers and messages it handled."""

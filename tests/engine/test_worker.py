@@ -1,0 +1,92 @@
+"""The worker: leases, several workers at once, and at-least-once delivery."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from tests.builders import make_integration, make_service, make_user, trigger
+from tocsin.channels.base import Outbound
+from tocsin.clock import ManualClock
+from tocsin.engine.worker import LEASE, Worker
+from tocsin.services import alerts
+from tocsin.services.context import Context
+from tocsin.store.models import DeliveryAttempt, OutboxMessage
+
+
+@dataclass
+class CountingChannel:
+    kind: str = "email"
+    sent: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def send(self, message: Outbound) -> None:
+        with self.lock:
+            self.sent.append(message.idempotency_key)
+
+
+def queue_pages(ctx: Context, incidents: int) -> None:
+    """`incidents` incidents, each paging three people by email."""
+    people = [make_user(ctx, f"p{i}@example.com") for i in range(3)]
+    make_service(ctx, steps=[(5, people)])
+    integration, _ = make_integration(ctx)
+    alerts.ingest(ctx, integration, [trigger(f"k{i}") for i in range(incidents)])
+
+
+def test_two_workers_share_the_outbox_without_sending_twice(ctx: Context) -> None:
+    queue_pages(ctx, incidents=20)
+    channel = CountingChannel()
+    workers = [Worker(ctx, {"email": channel}) for _ in range(2)]
+
+    threads = [threading.Thread(target=w.run_once) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert len(channel.sent) == 60
+    assert len(set(channel.sent)) == 60
+    with ctx.db.read() as session:
+        statuses = session.scalars(select(OutboxMessage.status)).all()
+        attempts = session.scalar(select(func.count(DeliveryAttempt.id)))
+    assert set(statuses) == {"sent"}
+    assert attempts == 60
+
+
+def test_a_message_claimed_by_a_dead_worker_is_sent_after_its_lease(
+    ctx: Context, clock: ManualClock
+) -> None:
+    queue_pages(ctx, incidents=1)
+    channel = CountingChannel()
+    worker = Worker(ctx, {"email": channel})
+
+    # A worker that claims and then dies before sending anything.
+    claimed = worker._claim_messages()
+    assert len(claimed) == 3
+    worker.run_once()
+    assert channel.sent == []
+
+    clock.advance(seconds=LEASE.total_seconds() + 1)
+    worker.run_once()
+    assert len(channel.sent) == 3
+
+
+def test_a_message_without_a_channel_is_retried_not_dropped(
+    ctx: Context, clock: ManualClock
+) -> None:
+    queue_pages(ctx, incidents=1)
+    worker = Worker(ctx, {})
+
+    worker.run_once()
+    clock.advance(minutes=1)
+
+    with ctx.db.read() as session:
+        message = session.scalars(select(OutboxMessage)).first()
+        assert message is not None
+        assert message.status == "pending"
+        assert message.attempts == 1
+        assert "no channel" in message.last_error
+        assert message.next_attempt_at > ctx.clock.now() - timedelta(minutes=1)
