@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from tocsin import __version__
-from tocsin.api import problems
+from tocsin.api import openapi, problems
 from tocsin.engine.worker import Worker
 from tocsin.errors import TocsinError
 from tocsin.limits import BodyLimit
@@ -89,6 +89,7 @@ def create_app(ctx: Context, *, run_worker: bool = False) -> FastAPI:
         return problems.from_http(request, error)
 
     _include_routers(app)
+    openapi.install(app)
     return app
 
 

@@ -77,3 +77,24 @@ class IncidentPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class TeamRef(_Read):
+    id: int
+    name: str
+
+
+class TokenRef(_Read):
+    id: int
+    name: str
+    prefix: str
+    expires_at: datetime | None
+
+
+class MeRead(BaseModel):
+    """Who a request acts as: the user, their role and teams, and the token used."""
+
+    user: UserRef
+    role: str
+    teams: list[TeamRef]
+    token: TokenRef | None

@@ -1,7 +1,11 @@
-"""API routes under /api/v1."""
+"""API routes under /api/v1, authenticated by bearer tokens."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
+from tocsin.api import incidents, users
+
 router = APIRouter(prefix="/api/v1")
+router.include_router(incidents.router)
+router.include_router(users.router)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from tocsin.domain.access import Actor, Role, can_see_team, require_role
 from tocsin.domain.incidents import IncidentAction, IncidentStatus, next_status
-from tocsin.errors import InvalidInput, NotFound
+from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.schemas import IncidentDetail, IncidentPage, IncidentRead
 from tocsin.services import escalation
 from tocsin.services.context import Context
@@ -186,7 +186,7 @@ def reassign(ctx: Context, actor: Actor, number: int, user_id: int) -> IncidentR
     with ctx.db.write() as session:
         incident = _locked(session, actor, number)
         if incident.status == IncidentStatus.RESOLVED:
-            raise InvalidInput(f"incident #{number} is resolved")
+            raise Conflict(f"cannot reassign incident #{number}: it is resolved")
         assignee = session.get(User, user_id)
         if assignee is None or not assignee.active:
             raise NotFound(f"no active user with id {user_id}")

@@ -14,7 +14,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tocsin.domain.access import Actor, Role
-from tocsin.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from tocsin.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+)
+from tocsin.schemas import MeRead, TeamRef, TokenRef, UserRef
 from tocsin.services.context import Context
 from tocsin.services.incidents import team_ids_of
 from tocsin.services.records import audit
@@ -183,6 +190,49 @@ def authenticate_token(ctx: Context, secret: str) -> Actor:
         if not token.user.active:
             raise Unauthenticated("this user is deactivated")
         return actor_for(session, token.user, kind="token", token_id=token.id)
+
+
+def describe(ctx: Context, actor: Actor) -> MeRead:
+    """The user an actor stands for, with their teams and the token in use.
+
+    Raises NotFound for an actor that is no user (an integration, Tocsin itself).
+    """
+    if actor.user_id is None:
+        raise NotFound(f"{actor.label} is not a user")
+
+    with ctx.db.read() as session:
+        user = session.get(User, actor.user_id)
+        if user is None:
+            raise NotFound(f"no user with id {actor.user_id}")
+        teams = session.scalars(
+            select(Team)
+            .join(TeamMember, TeamMember.team_id == Team.id)
+            .where(TeamMember.user_id == user.id)
+            .order_by(Team.name)
+        ).all()
+        token = session.get(ApiToken, actor.token_id) if actor.token_id else None
+
+        return MeRead(
+            user=UserRef.model_validate(user),
+            role=actor.role,
+            teams=[TeamRef.model_validate(team) for team in teams],
+            token=TokenRef.model_validate(token) if token else None,
+        )
+
+
+def act_as(ctx: Context, email: str) -> Actor:
+    """The actor for an operator acting as a user (the CLI's `--as`): that user's
+    own role and teams, so the operator can do no more than the user could.
+
+    Raises NotFound for an unknown email and Forbidden for a deactivated user.
+    """
+    with ctx.db.read() as session:
+        user = session.scalar(select(User).where(User.email == email.strip().lower()))
+        if user is None:
+            raise NotFound(f"no user with email {email}")
+        if not user.active:
+            raise Forbidden(f"{user.email} is deactivated")
+        return actor_for(session, user, kind="user")
 
 
 def login(ctx: Context, email: str, password: str) -> NewSession:
