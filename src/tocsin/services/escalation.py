@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from tocsin.domain import escalation as rules
 from tocsin.domain.incidents import IncidentStatus
@@ -15,6 +15,7 @@ from tocsin.services.records import add_timeline
 from tocsin.store.models import (
     EscalationPolicy,
     EscalationStep,
+    EscalationTarget,
     Incident,
     Timer,
     User,
@@ -26,36 +27,48 @@ ESCALATE = "escalate"
 
 
 def load_plan(session: Session, policy_id: int | None) -> rules.PolicyPlan | None:
+    """The policy as plain rules, read in one query (this is on the intake path)."""
     if policy_id is None:
         return None
 
-    policy = session.scalar(
-        select(EscalationPolicy)
-        .where(EscalationPolicy.id == policy_id)
-        .options(
-            selectinload(EscalationPolicy.steps).selectinload(EscalationStep.targets)
+    rows = session.execute(
+        select(
+            EscalationPolicy.repeat,
+            EscalationStep.position,
+            EscalationStep.delay_minutes,
+            EscalationTarget.target_type,
+            EscalationTarget.user_id,
         )
-    )
-    if policy is None:
+        .select_from(EscalationPolicy)
+        .outerjoin(EscalationStep, EscalationStep.policy_id == EscalationPolicy.id)
+        .outerjoin(EscalationTarget, EscalationTarget.step_id == EscalationStep.id)
+        .where(EscalationPolicy.id == policy_id)
+        .order_by(EscalationStep.position, EscalationTarget.id)
+    ).all()
+    if not rows:
         return None
 
+    delays: dict[int, int] = {}
+    targets: dict[int, list[int]] = {}
+    for row in rows:
+        if row.position is None:
+            continue
+        delays[row.position] = row.delay_minutes
+        users = targets.setdefault(row.position, [])
+        if row.target_type == "user" and row.user_id is not None:
+            users.append(row.user_id)
+
     steps = tuple(
-        rules.StepPlan(
-            delay_minutes=step.delay_minutes,
-            target_user_ids=tuple(
-                target.user_id
-                for target in step.targets
-                if target.target_type == "user" and target.user_id is not None
-            ),
-        )
-        for step in policy.steps
+        rules.StepPlan(delay_minutes=delays[p], target_user_ids=tuple(targets[p]))
+        for p in sorted(delays)
     )
-    return rules.PolicyPlan(steps=steps, repeat=policy.repeat)
+    return rules.PolicyPlan(steps=steps, repeat=rows[0].repeat)
 
 
 def start(session: Session, ctx: Context, incident: Incident) -> None:
-    """Page the first step of the incident's policy and schedule the second."""
-    incident.escalation_policy_id = incident.service.escalation_policy_id
+    """Page the first step of the incident's policy and schedule the second.
+
+    The incident must carry its policy (`escalation_policy_id`) already."""
     plan = load_plan(session, incident.escalation_policy_id)
     if plan is None or not plan.steps:
         add_timeline(
@@ -97,6 +110,19 @@ def stop(session: Session, incident: Incident) -> None:
 
 
 def _page_position(
+    session: Session,
+    ctx: Context,
+    incident: Incident,
+    plan: rules.PolicyPlan,
+    position: rules.Position,
+) -> None:
+    with session.no_autoflush:
+        # Without autoflush the timeline, pages and timer go out as a few batched
+        # INSERTs at commit instead of one flush before every query.
+        _page_unflushed(session, ctx, incident, plan, position)
+
+
+def _page_unflushed(
     session: Session,
     ctx: Context,
     incident: Incident,

@@ -63,6 +63,7 @@ def open_incident(
         severity=severity,
         service_id=service.id,
         group_key=group_key,
+        escalation_policy_id=service.escalation_policy_id,
         created_at=now,
         updated_at=now,
     )

@@ -5,16 +5,26 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import select
 
 from tocsin.errors import InvalidInput, NotFound, Unauthenticated
 from tocsin.services.context import Context
+from tocsin.store.db import Database
 from tocsin.store.models import Integration, Service
 
 KINDS = ("alertmanager", "events_v2", "grafana", "generic")
-KEY_BYTES = 24
+
+# Known keys are remembered for a few seconds: a storm then costs no key lookup per
+# event. Disabling an integration takes effect within this time in every process.
+KEY_CACHE_SECONDS = 5.0
+# Per database handle, so two databases in one process (tests) never mix keys.
+_RECENT_MAX = 4096
+_recent_by_db: WeakKeyDictionary[Database, dict[str, tuple[IntegrationRef, float]]]
+_recent_by_db = WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -69,6 +79,11 @@ def authenticate(ctx: Context, key: str | None, kind: str) -> IntegrationRef:
         raise Unauthenticated("an integration key is required")
 
     digest = hash_key(key)
+    recent = _recent_by_db.setdefault(ctx.db, {})
+    cached = recent.get(digest)
+    if cached is not None and cached[1] > time.monotonic():
+        return _checked(cached[0], kind)
+
     with ctx.db.read() as session:
         integration = session.scalar(
             select(Integration).where(Integration.key_hash == digest)
@@ -79,11 +94,23 @@ def authenticate(ctx: Context, key: str | None, kind: str) -> IntegrationRef:
             raise Unauthenticated("unknown integration key")
         if integration.disabled:
             raise Unauthenticated("this integration is disabled")
-        if integration.kind != kind:
-            raise InvalidInput(
-                f"this key belongs to a {integration.kind} integration, not {kind}"
-            )
-        return _ref(integration)
+        ref = _ref(integration)
+
+    if len(recent) >= _RECENT_MAX:
+        recent.clear()
+    recent[digest] = (ref, time.monotonic() + KEY_CACHE_SECONDS)
+    return _checked(ref, kind)
+
+
+def forget_cached_keys(ctx: Context) -> None:
+    """Drop remembered keys at once (after disabling an integration, in tests)."""
+    _recent_by_db.pop(ctx.db, None)
+
+
+def _checked(ref: IntegrationRef, kind: str) -> IntegrationRef:
+    if ref.kind != kind:
+        raise InvalidInput(f"this key belongs to a {ref.kind} integration, not {kind}")
+    return ref
 
 
 def _ref(integration: Integration) -> IntegrationRef:
