@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta, timezone
+from typing import get_args
 
 import pytest
 from fastapi.testclient import TestClient
@@ -10,6 +11,7 @@ from fastapi.testclient import TestClient
 from tests.api.conftest import Person, open_incident
 from tests.builders import team_id
 from tests.conftest import START
+from tocsin.api.schemas import Severity
 from tocsin.clock import ManualClock
 from tocsin.domain.access import SYSTEM
 from tocsin.services import incidents
@@ -169,3 +171,7 @@ def test_a_listed_incident_carries_its_service_and_people(
     assert item["service"]["name"] == "checkout"
     assert item["severity"] == "sev3"
     assert item["created_at"] == (START + HOUR).isoformat().replace("+00:00", "Z")
+
+
+def test_the_documented_severities_are_the_services_severities() -> None:
+    assert get_args(Severity) == incidents.SEVERITIES

@@ -44,6 +44,7 @@ Instant = Annotated[
     operation_id="listIncidents",
     summary="List incidents, newest first",
     response_model=IncidentPage,
+    response_description="One page of the matching incidents.",
     responses=problem_responses(422),
 )
 def list_incidents(
@@ -85,6 +86,7 @@ def list_incidents(
     operation_id="getIncident",
     summary="Read an incident with its alerts and timeline",
     response_model=IncidentDetail,
+    response_description="The incident.",
     responses=problem_responses(404, 422),
 )
 def get_incident(ctx: CtxDep, actor: ActorDep, number: Number) -> IncidentDetail:
@@ -96,6 +98,7 @@ def get_incident(ctx: CtxDep, actor: ActorDep, number: Number) -> IncidentDetail
     operation_id="acknowledgeIncident",
     summary="Acknowledge an incident: paging stops",
     response_model=IncidentRead,
+    response_description="The incident, acknowledged.",
     responses=problem_responses(403, 404, 409, 422),
 )
 def acknowledge(ctx: CtxDep, actor: ActorDep, number: Number) -> IncidentRead:
@@ -109,6 +112,7 @@ def acknowledge(ctx: CtxDep, actor: ActorDep, number: Number) -> IncidentRead:
     operation_id="resolveIncident",
     summary="Resolve an incident and its firing alerts",
     response_model=IncidentRead,
+    response_description="The incident, resolved.",
     responses=problem_responses(403, 404, 422),
 )
 def resolve(ctx: CtxDep, actor: ActorDep, number: Number) -> IncidentRead:
@@ -121,7 +125,8 @@ def resolve(ctx: CtxDep, actor: ActorDep, number: Number) -> IncidentRead:
     operation_id="reassignIncident",
     summary="Hand an incident to another user, who is paged",
     response_model=IncidentRead,
-    responses=problem_responses(403, 404, 409, 413, 422),
+    response_description="The incident, with its new assignee.",
+    responses=problem_responses(400, 403, 404, 409, 413, 422),
 )
 def reassign(
     ctx: CtxDep, actor: ActorDep, number: Number, body: ReassignCreate
@@ -137,6 +142,7 @@ def reassign(
     summary="Add a note to an incident's timeline",
     status_code=201,
     response_model=IncidentDetail,
+    response_description="The incident, the note last on its timeline.",
     responses=problem_responses(400, 403, 404, 413, 422),
 )
 def add_note(

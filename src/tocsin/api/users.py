@@ -17,6 +17,7 @@ router = APIRouter(tags=["users"])
     operation_id="getMe",
     summary="Who the token acts as",
     response_model=MeRead,
+    response_description="The caller.",
     responses=problem_responses(),
 )
 def me(ctx: CtxDep, actor: ActorDep) -> MeRead:
