@@ -18,6 +18,7 @@ from tocsin.engine.worker import Worker
 from tocsin.errors import TocsinError
 from tocsin.limits import BodyLimit
 from tocsin.services.context import Context
+from tocsin.web.site import install as install_web
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ def create_app(ctx: Context, *, run_worker: bool = False) -> FastAPI:
     )
     app.state.ctx = ctx
     app.add_middleware(BodyLimit)
+    install_web(app)
 
     @app.exception_handler(TocsinError)
     async def _tocsin_error(request: Request, error: TocsinError) -> Response:
