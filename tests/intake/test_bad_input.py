@@ -102,6 +102,8 @@ def test_the_valid_payloads_here_are_accepted(
         (b'{"a": NaN}', "NaN"),
         (b'{"a": 1e400}', "too large"),
         (b'{"a": "\xff"}', "not UTF-8"),
+        (b'{"a": "\xed\xa0\x80"}', "not UTF-8"),
+        ('{"a": "b"}'.encode("utf-16"), "not UTF-8"),
         (b"[" * 50_000 + b"]" * 50_000, "nested too deeply"),
     ],
     ids=[
@@ -113,6 +115,8 @@ def test_the_valid_payloads_here_are_accepted(
         "nan",
         "huge",
         "latin1",
+        "encoded-surrogate",
+        "utf16",
         "deep",
     ],
 )
@@ -192,6 +196,16 @@ def test_escaped_text_that_is_fine_is_accepted(
     summary = response.json()["outcomes"][0]["dedup_key"]
     assert summary
     assert count_alerts(ctx) == 1
+
+
+def test_a_byte_order_mark_before_the_json_is_accepted(
+    ctx: Context, client: TestClient, keys: Keys
+) -> None:
+    body = b"\xef\xbb\xbf" + json.dumps(generic_event()).encode()
+
+    response = client.post(f"/api/v1/intake/generic/{keys.generic}", content=body)
+
+    assert response.status_code == 200, response.text
 
 
 def test_an_oversized_body_is_refused_with_413(
@@ -277,6 +291,24 @@ def test_too_many_alerts_in_one_request_are_refused(
     )
 
     assert_refused(ctx, response, 400, f"at most {MAX_ALERTS}")
+
+
+def test_a_group_of_exactly_the_bound_is_accepted(
+    ctx: Context, client: TestClient, keys: Keys
+) -> None:
+    alerts = [
+        {"status": "firing", "labels": {"alertname": "Up", "n": str(n)}}
+        for n in range(MAX_ALERTS)
+    ]
+
+    response = client.post(
+        f"/api/v1/intake/alertmanager/{keys.alertmanager}",
+        json={"groupKey": "{}:{}", "alerts": alerts},
+    )
+
+    assert response.status_code == 200, response.text
+    assert count_alerts(ctx) == MAX_ALERTS
+    assert count_incidents(ctx) == 1
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,8 @@
 Bodies are decoded here, not by FastAPI, so that every way a sender can get a
 payload wrong ends in one clear 400 problem before anything reaches a service:
 
-- the body must be UTF-8 JSON whose top level is an object;
+- the body must be UTF-8 (a leading byte order mark is allowed) JSON whose
+  top level is an object;
 - `NaN`, `Infinity` and numbers too large for a float are refused, because
   PostgreSQL's JSONB cannot hold them;
 - a NUL character anywhere (a value or a key, however deep) is refused, because
@@ -22,7 +23,7 @@ import math
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -130,15 +131,20 @@ def load_object(body: bytes) -> dict[str, Any]:
     if not body.strip():
         raise InvalidInput("the request body is empty; send a JSON object")
 
+    # Decoded here rather than by json.loads, which would also take UTF-16 and
+    # let UTF-8-encoded surrogates through unescaped.
+    try:
+        text = body.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        raise InvalidInput("the request body is not UTF-8") from None
+
     try:
         document = json.loads(
-            body,
+            text,
             parse_constant=_refuse_constant,
             parse_float=_finite_float,
             parse_int=_short_int,
         )
-    except UnicodeDecodeError:
-        raise InvalidInput("the request body is not UTF-8") from None
     except json.JSONDecodeError as error:
         raise InvalidInput(
             f"the request body is not valid JSON: {error.msg} "
@@ -262,9 +268,9 @@ class OutcomeRead(BaseModel):
     """What happened to one alert of the request."""
 
     dedup_key: str
-    result: Literal[
-        "created", "updated", "duplicate", "acknowledged", "resolved", "ignored"
-    ]
+    result: str = Field(
+        description="created, updated, duplicate, acknowledged, resolved or ignored"
+    )
     incident_number: int | None = None
 
 
