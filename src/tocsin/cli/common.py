@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from tocsin.config import get_settings
 from tocsin.errors import TocsinError
@@ -21,10 +22,22 @@ def context() -> Context:
 
 
 @contextmanager
+def opened() -> Iterator[Context]:
+    """A context for one command, whose database connections close at its end."""
+    ctx = context()
+    try:
+        yield ctx
+    finally:
+        ctx.db.dispose()
+
+
+@contextmanager
 def reported() -> Iterator[None]:
     """Print a Tocsin error as one line on stderr and exit 1."""
     try:
         yield
     except TocsinError as error:
-        errors.print(f"[red]error:[/red] {error.detail}", highlight=False)
+        errors.print(
+            f"[red]error:[/red] {escape(error.detail)}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(1) from error
