@@ -46,7 +46,9 @@ def test_generated_requests_get_documented_answers_and_no_server_error(
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", client.app)
     ours = schema.include(path_regex="^/api/v1/(incidents|me)")
     operations = [result.ok() for result in ours.get_all_operations()]
-    assert len(operations) == 7
+    assert {"GET /api/v1/me", "POST /api/v1/incidents/{number}/notes"} <= {
+        operation.label for operation in operations
+    }
 
     for operation in operations:
 
