@@ -60,7 +60,9 @@ def create_app(ctx: Context, *, run_worker: bool = False) -> FastAPI:
         version=__version__,
         summary="Incident management: alerts in, people paged, incidents run.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        # Swagger UI would load script from a CDN into an unauthenticated page; the
+        # OpenAPI document itself is enough for clients and generators.
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )

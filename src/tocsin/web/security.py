@@ -7,8 +7,6 @@ from /static and need no JavaScript.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -38,15 +36,10 @@ NO_STORE = "no-store"
 
 
 class SecurityHeaders:
-    """Adds HEADERS to every HTTP response.
+    """Adds HEADERS to every HTTP response."""
 
-    `csp_exempt` lists paths that render third-party markup the policy would
-    break (the OpenAPI docs page loads Swagger UI from a CDN with inline script).
-    """
-
-    def __init__(self, app: ASGIApp, csp_exempt: Iterable[str] = ()) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.csp_exempt = frozenset(csp_exempt)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -59,8 +52,6 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in HEADERS.items():
-                    if name == "Content-Security-Policy" and path in self.csp_exempt:
-                        continue
                     headers.setdefault(name, value)
                 if not path.startswith("/static/"):
                     headers.setdefault("Cache-Control", NO_STORE)

@@ -15,10 +15,4 @@ def install(app: FastAPI) -> None:
     LoginRequired into a redirect to the login page."""
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(LoginRequired, redirect_to_login)
-
-    exempt = [
-        path
-        for path in (app.docs_url, app.swagger_ui_oauth2_redirect_url)
-        if path is not None
-    ]
-    app.add_middleware(SecurityHeaders, csp_exempt=exempt)
+    app.add_middleware(SecurityHeaders)
