@@ -136,7 +136,9 @@ def test_ack_as_a_user_acts_with_their_name(
     assert incident_row(ctx, number).acknowledged_by_id == user_id(
         ctx, "ann@example.com"
     )
-    assert audit_actors(ctx) == [("incident.acknowledge", "user", "ann@example.com")]
+    assert audit_actors(ctx) == [
+        ("incident.acknowledge", "cli", "ann@example.com (cli)")
+    ]
 
 
 def test_ack_and_resolve_without_as_act_as_the_operator(

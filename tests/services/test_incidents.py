@@ -118,3 +118,26 @@ def test_parallel_new_alerts_get_distinct_incident_numbers(ctx: Context) -> None
         numbers = list(pool.map(fire, range(24)))
 
     assert sorted(n for n in numbers if n is not None) == list(range(1, 25))
+
+
+def test_reassigning_to_someone_outside_the_team_is_refused(
+    ctx: Context, opened: int
+) -> None:
+    outsider = make_user(ctx, "out@example.com", teams=("Data",))
+    viewer = make_user(ctx, "vic@example.com", role="viewer")
+
+    with pytest.raises(InvalidInput, match="responder role"):
+        incidents.reassign(ctx, SYSTEM, opened, outsider.id)
+    with pytest.raises(InvalidInput, match="responder role"):
+        incidents.reassign(ctx, SYSTEM, opened, viewer.id)
+    assert incidents.get(ctx, SYSTEM, opened).assignee is None
+
+
+@pytest.mark.parametrize("number", [0, -1, 2**31, 2**63])
+def test_numbers_outside_the_column_range_are_simply_not_found(
+    ctx: Context, number: int
+) -> None:
+    with pytest.raises(NotFound):
+        incidents.get(ctx, SYSTEM, number)
+    with pytest.raises(NotFound):
+        incidents.acknowledge(ctx, SYSTEM, number)

@@ -22,7 +22,7 @@ class Actor:
     """Whoever is asking: a user (by session, token or link), an integration, or
     Tocsin itself. Carried into every service call for authorisation and audit."""
 
-    kind: str  # user | token | link | integration | system
+    kind: str  # user | token | link | cli | integration | system
     label: str
     user_id: int | None = None
     role: Role = Role.VIEWER

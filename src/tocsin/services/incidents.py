@@ -27,6 +27,7 @@ from tocsin.store.models import (
 
 SEVERITIES = ("sev1", "sev2", "sev3", "sev4")
 MAX_NOTE = 20_000
+MAX_NUMBER = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -188,9 +189,21 @@ def reassign(ctx: Context, actor: Actor, number: int, user_id: int) -> IncidentR
         incident = _locked(session, actor, number)
         if incident.status == IncidentStatus.RESOLVED:
             raise Conflict(f"cannot reassign incident #{number}: it is resolved")
-        assignee = session.get(User, user_id)
+        assignee = session.get(User, user_id) if 0 < user_id <= MAX_NUMBER else None
         if assignee is None or not assignee.active:
             raise NotFound(f"no active user with id {user_id}")
+        # The new owner must be able to see the incident and act on it, or the
+        # page would send them to a 404.
+        assignee_teams = team_ids_of(session, assignee.id)
+        allowed = assignee.role == Role.ADMIN or incident.service.team_id in (
+            None,
+            *assignee_teams,
+        )
+        if assignee.role == Role.VIEWER or not allowed:
+            raise InvalidInput(
+                f"{assignee.name} cannot take incident #{number}: they need the "
+                "responder role in the service's team"
+            )
 
         now = ctx.clock.now()
         incident.assignee_id = assignee.id
@@ -261,6 +274,7 @@ def add_note(ctx: Context, actor: Actor, number: int, text: str) -> IncidentDeta
 
 
 def get(ctx: Context, actor: Actor, number: int) -> IncidentDetail:
+    _check_number(number)
     with ctx.db.read() as session:
         incident = session.scalar(select(Incident).where(Incident.number == number))
         if incident is None or not can_see_team(actor, incident.service.team_id):
@@ -326,12 +340,20 @@ def team_ids_of(session: Session, user_id: int) -> frozenset[int]:
 
 def _locked(session: Session, actor: Actor, number: int) -> Incident:
     """The incident row, locked for update; NotFound when the actor can't see it."""
+    _check_number(number)
     incident = session.scalar(
         select(Incident).where(Incident.number == number).with_for_update()
     )
     if incident is None or not can_see_team(actor, incident.service.team_id):
         raise NotFound(f"no incident #{number}")
     return incident
+
+
+def _check_number(number: int) -> None:
+    # Numbers are 32-bit in the database; PostgreSQL rejects a larger literal
+    # with an error instead of finding nothing.
+    if not 1 <= number <= MAX_NUMBER:
+        raise NotFound(f"no incident #{number}")
 
 
 def _detail(session: Session, incident_id: int) -> IncidentDetail:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from pwdlib import PasswordHash
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,6 +36,7 @@ from tocsin.store.models import (
 
 TOKEN_PREFIX = "tcs_"  # noqa: S105 -- a public prefix, not a secret
 SESSION_TTL = timedelta(hours=12)
+LAST_USED_STEP = timedelta(minutes=5)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 _passwords = PasswordHash.recommended()
 
@@ -189,7 +190,19 @@ def authenticate_token(ctx: Context, secret: str) -> Actor:
             raise Unauthenticated("this API token has expired")
         if not token.user.active:
             raise Unauthenticated("this user is deactivated")
-        return actor_for(session, token.user, kind="token", token_id=token.id)
+        actor = actor_for(session, token.user, kind="token", token_id=token.id)
+        stale = token.last_used_at is None or now - token.last_used_at > LAST_USED_STEP
+
+    if stale:
+        # Coarse on purpose: one write per token every few minutes tells an
+        # administrator which tokens are alive without a write per request.
+        with ctx.db.write() as session:
+            session.execute(
+                update(ApiToken)
+                .where(ApiToken.id == actor.token_id)
+                .values(last_used_at=now)
+            )
+    return actor
 
 
 def describe(ctx: Context, actor: Actor) -> MeRead:
@@ -232,7 +245,9 @@ def act_as(ctx: Context, email: str) -> Actor:
             raise NotFound(f"no user with email {email}")
         if not user.active:
             raise Forbidden(f"{user.email} is deactivated")
-        return actor_for(session, user, kind="user")
+        actor = actor_for(session, user, kind="cli")
+        # The audit trail says the operator's shell did it on the user's behalf.
+        return replace(actor, label=f"{user.email} (cli)")
 
 
 def login(ctx: Context, email: str, password: str) -> NewSession:
