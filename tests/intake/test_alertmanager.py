@@ -3,6 +3,7 @@ own status, grouped by groupKey, deduplicated by fingerprint."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -123,6 +124,25 @@ def test_a_repeated_identical_delivery_is_a_duplicate_and_writes_nothing(
         == (first["outcomes"][0]["incident_number"])
     )
     assert stored_alert(ctx, "a1b2c3d4e5f60718").event_count == 1
+    assert count_timeline(ctx) == timeline_before
+
+
+def test_a_large_group_is_stored_and_its_repeat_is_a_duplicate(
+    ctx: Context, client: TestClient, keys: Keys
+) -> None:
+    # Over 64 KB and 64 alerts: parsed and checked on a thread, not the loop.
+    payload = am_group(
+        *(am_alert(f"web-{n}:9100", fingerprint=f"{n:016x}") for n in range(200))
+    )
+    assert len(json.dumps(payload)) > 64 * 1024
+    post(client, keys.alertmanager, payload)
+    timeline_before = count_timeline(ctx)
+
+    again = post(client, keys.alertmanager, payload)
+
+    assert set(results(again)) == {"duplicate"}
+    assert count_alerts(ctx) == 200
+    assert count_incidents(ctx) == 1
     assert count_timeline(ctx) == timeline_before
 
 

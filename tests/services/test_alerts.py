@@ -140,3 +140,35 @@ def test_without_auto_resolve_a_cleared_alert_leaves_the_incident_open(
     detail = incidents.get(ctx, SYSTEM, 1)
     assert detail.status == "triggered"
     assert [a.status for a in detail.alerts] == ["resolved"]
+
+
+def test_known_outcomes_answer_only_requests_made_entirely_of_repeats(
+    ctx: Context,
+) -> None:
+    integration = setup(ctx)
+    first = alerts.ingest(ctx, integration, [trigger("a"), trigger("b")])
+    number = {outcome.dedup_key: outcome.incident_number for outcome in first}
+
+    repeat = alerts.known_outcomes(ctx, integration, [trigger("b"), trigger("a")])
+    changed = [trigger("a"), trigger("b", "Disk full on db-2")]
+    unknown = [trigger("a"), trigger("c")]
+    follow_up = [trigger("a"), resolve("b")]
+
+    assert repeat == [
+        alerts.Outcome("b", alerts.DUPLICATE, number["b"]),
+        alerts.Outcome("a", alerts.DUPLICATE, number["a"]),
+    ]
+    assert alerts.known_outcomes(ctx, integration, [trigger("a")]) == repeat[1:]
+    for events in (changed, unknown, follow_up):
+        assert alerts.known_outcomes(ctx, integration, events) is None
+
+
+def test_known_outcomes_see_only_open_alerts_of_the_same_integration(
+    ctx: Context,
+) -> None:
+    integration = setup(ctx)
+    other, _ = make_integration(ctx)
+    alerts.ingest(ctx, integration, [trigger("a"), trigger("b"), resolve("b")])
+
+    assert alerts.known_outcomes(ctx, other, [trigger("a")]) is None
+    assert alerts.known_outcomes(ctx, integration, [trigger("b")]) is None

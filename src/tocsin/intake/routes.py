@@ -1,10 +1,14 @@
 """Intake endpoints, authenticated by integration keys.
 
 Each handler authenticates, parses the raw body with its format's module and
-makes one call to `services.alerts.ingest`; every bad request ends in a problem
-response before anything is stored. Handlers are plain functions, so FastAPI
-runs them in its thread pool and the database work never blocks the event
-loop; only reading the body happens on the loop.
+hands the events to `ingest` below; every bad request ends in a problem response
+before anything is stored.
+
+Intake is the hot path of an alert storm, so the handlers run on the event
+loop: reading, parsing and authenticating (the key is remembered for a few
+seconds) are quick work without I/O, and on SQLite so is the one read that
+answers an identical repeat, which is most of a storm. Only writes, and on
+PostgreSQL every database call, go to a thread, where they may wait.
 
 The key travels in the URL (`.../alertmanager/<key>`) or, for senders that can
 set headers, as `Authorization: Bearer <key>`; Events v2 carries it in the body
@@ -13,25 +17,23 @@ as `routing_key`.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, Header, Request, status
+from fastapi import APIRouter, Header, Request, status
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
-from tocsin.api.deps import CtxDep
+from tocsin.domain.alerts import AlertEvent
 from tocsin.intake import alertmanager, events_v2, generic, grafana
 from tocsin.intake.common import IntakeReply, bearer_key, load_object, reply
 from tocsin.services import alerts, integrations
+from tocsin.services.alerts import Outcome
 from tocsin.services.context import Context
+from tocsin.services.integrations import IntegrationRef
 
 router = APIRouter(tags=["intake"])
 
-
-async def _raw_body(request: Request) -> bytes:
-    return await request.body()
-
-
-BodyDep = Annotated[bytes, Depends(_raw_body)]
 AuthorizationDep = Annotated[str | None, Header()]
 
 # The body is read raw, so FastAPI cannot describe it; say at least what it is.
@@ -48,31 +50,101 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
+# A body this large (a big Alertmanager group) takes milliseconds to parse, and
+# a request with many events as long to check for repeats: such requests are
+# handled on a thread, so that the small ones around them keep moving.
+_LARGE_BODY = 64 * 1024
+_FEW_EVENTS = 64
+
+ParsedT = TypeVar("ParsedT")
+
+
 class EventsV2Reply(BaseModel):
     status: Literal["success"] = "success"
     message: str = "Event processed"
     dedup_key: str
 
 
-def _alertmanager(ctx: Context, key: str, body: bytes) -> IntakeReply:
-    integration = integrations.authenticate(ctx, key, "alertmanager")
-    events, truncated = alertmanager.parse(body)
+async def ingest(
+    ctx: Context, integration: IntegrationRef, events: list[AlertEvent]
+) -> list[Outcome]:
+    """`services.alerts.ingest`, answered once the events are durable."""
+    if not ctx.db.is_sqlite or len(events) > _FEW_EVENTS:
+        return await run_in_threadpool(alerts.ingest, ctx, integration, events)
 
-    return reply(alerts.ingest(ctx, integration, events), truncated)
+    known = alerts.known_outcomes(ctx, integration, events)
+    if known is not None:
+        return known
+    return await run_in_threadpool(alerts.record, ctx, integration, events)
 
 
-def _grafana(ctx: Context, key: str, body: bytes) -> IntakeReply:
-    integration = integrations.authenticate(ctx, key, "grafana")
-    events, truncated = grafana.parse(body)
+async def _authenticate(ctx: Context, key: str | None, kind: str) -> IntegrationRef:
+    # A key not remembered yet is read from the database; on PostgreSQL that read
+    # could wait on the network, which the event loop must never do.
+    if ctx.db.is_sqlite:
+        return integrations.authenticate(ctx, key, kind)
+    return await run_in_threadpool(integrations.authenticate, ctx, key, kind)
 
-    return reply(alerts.ingest(ctx, integration, events), truncated)
+
+async def _parsed(body: bytes, parse: Callable[[bytes], ParsedT]) -> ParsedT:
+    if len(body) > _LARGE_BODY:
+        return await run_in_threadpool(parse, body)
+    return parse(body)
 
 
-def _generic(ctx: Context, key: str, body: bytes) -> IntakeReply:
-    integration = integrations.authenticate(ctx, key, "generic")
-    event = generic.parse(body)
+def _ctx(request: Request) -> Context:
+    ctx: Context = request.app.state.ctx
+    return ctx
 
-    return reply(alerts.ingest(ctx, integration, [event]))
+
+async def _alertmanager(request: Request, key: str) -> IntakeReply:
+    ctx = _ctx(request)
+    integration = await _authenticate(ctx, key, "alertmanager")
+    events, truncated = await _parsed(await request.body(), alertmanager.parse)
+
+    return reply(await ingest(ctx, integration, events), truncated)
+
+
+async def _grafana(request: Request, key: str) -> IntakeReply:
+    ctx = _ctx(request)
+    integration = await _authenticate(ctx, key, "grafana")
+    events, truncated = await _parsed(await request.body(), grafana.parse)
+
+    return reply(await ingest(ctx, integration, events), truncated)
+
+
+async def _generic(request: Request, key: str) -> IntakeReply:
+    ctx = _ctx(request)
+    integration = await _authenticate(ctx, key, "generic")
+    event = await _parsed(await request.body(), generic.parse)
+
+    return reply(await ingest(ctx, integration, [event]))
+
+
+# Registered first, because the router tries routes in order and this is the
+# one an alert storm hits hardest. (The decorator nearest the function runs first.)
+@router.post(
+    "/api/v1/intake/events-v2",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="PagerDuty Events API v2 compatible enqueue (alias of /v2/enqueue)",
+    openapi_extra=_JSON_BODY,
+    responses=_PROBLEMS,
+)
+@router.post(
+    "/v2/enqueue",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="PagerDuty Events API v2 compatible enqueue",
+    openapi_extra=_JSON_BODY,
+    responses=_PROBLEMS,
+)
+async def events_v2_enqueue(request: Request) -> EventsV2Reply:
+    ctx = _ctx(request)
+    document = await _parsed(await request.body(), load_object)
+    integration = await _authenticate(ctx, events_v2.routing_key(document), "events_v2")
+    event = events_v2.parse(document)
+
+    [outcome] = await ingest(ctx, integration, [event])
+    return EventsV2Reply(dedup_key=outcome.dedup_key)
 
 
 @router.post(
@@ -81,8 +153,8 @@ def _generic(ctx: Context, key: str, body: bytes) -> IntakeReply:
     openapi_extra=_JSON_BODY,
     responses=_PROBLEMS,
 )
-def alertmanager_by_path(key: str, ctx: CtxDep, body: BodyDep) -> IntakeReply:
-    return _alertmanager(ctx, key, body)
+async def alertmanager_by_path(key: str, request: Request) -> IntakeReply:
+    return await _alertmanager(request, key)
 
 
 @router.post(
@@ -91,10 +163,10 @@ def alertmanager_by_path(key: str, ctx: CtxDep, body: BodyDep) -> IntakeReply:
     openapi_extra=_JSON_BODY,
     responses=_PROBLEMS,
 )
-def alertmanager_by_header(
-    ctx: CtxDep, body: BodyDep, authorization: AuthorizationDep = None
+async def alertmanager_by_header(
+    request: Request, authorization: AuthorizationDep = None
 ) -> IntakeReply:
-    return _alertmanager(ctx, bearer_key(authorization), body)
+    return await _alertmanager(request, bearer_key(authorization))
 
 
 @router.post(
@@ -103,8 +175,8 @@ def alertmanager_by_header(
     openapi_extra=_JSON_BODY,
     responses=_PROBLEMS,
 )
-def grafana_by_path(key: str, ctx: CtxDep, body: BodyDep) -> IntakeReply:
-    return _grafana(ctx, key, body)
+async def grafana_by_path(key: str, request: Request) -> IntakeReply:
+    return await _grafana(request, key)
 
 
 @router.post(
@@ -113,10 +185,10 @@ def grafana_by_path(key: str, ctx: CtxDep, body: BodyDep) -> IntakeReply:
     openapi_extra=_JSON_BODY,
     responses=_PROBLEMS,
 )
-def grafana_by_header(
-    ctx: CtxDep, body: BodyDep, authorization: AuthorizationDep = None
+async def grafana_by_header(
+    request: Request, authorization: AuthorizationDep = None
 ) -> IntakeReply:
-    return _grafana(ctx, bearer_key(authorization), body)
+    return await _grafana(request, bearer_key(authorization))
 
 
 @router.post(
@@ -125,8 +197,8 @@ def grafana_by_header(
     openapi_extra=_JSON_BODY,
     responses=_PROBLEMS,
 )
-def generic_by_path(key: str, ctx: CtxDep, body: BodyDep) -> IntakeReply:
-    return _generic(ctx, key, body)
+async def generic_by_path(key: str, request: Request) -> IntakeReply:
+    return await _generic(request, key)
 
 
 @router.post(
@@ -135,32 +207,7 @@ def generic_by_path(key: str, ctx: CtxDep, body: BodyDep) -> IntakeReply:
     openapi_extra=_JSON_BODY,
     responses=_PROBLEMS,
 )
-def generic_by_header(
-    ctx: CtxDep, body: BodyDep, authorization: AuthorizationDep = None
+async def generic_by_header(
+    request: Request, authorization: AuthorizationDep = None
 ) -> IntakeReply:
-    return _generic(ctx, bearer_key(authorization), body)
-
-
-@router.post(
-    "/v2/enqueue",
-    status_code=status.HTTP_202_ACCEPTED,
-    summary="PagerDuty Events API v2 compatible enqueue",
-    openapi_extra=_JSON_BODY,
-    responses=_PROBLEMS,
-)
-@router.post(
-    "/api/v1/intake/events-v2",
-    status_code=status.HTTP_202_ACCEPTED,
-    summary="PagerDuty Events API v2 compatible enqueue (alias of /v2/enqueue)",
-    openapi_extra=_JSON_BODY,
-    responses=_PROBLEMS,
-)
-def events_v2_enqueue(ctx: CtxDep, body: BodyDep) -> EventsV2Reply:
-    document = load_object(body)
-    integration = integrations.authenticate(
-        ctx, events_v2.routing_key(document), "events_v2"
-    )
-    event = events_v2.parse(document)
-
-    [outcome] = alerts.ingest(ctx, integration, [event])
-    return EventsV2Reply(dedup_key=outcome.dedup_key)
+    return await _generic(request, bearer_key(authorization))

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -61,14 +62,22 @@ def ingest(
     ctx: Context, integration: IntegrationRef, events: list[AlertEvent]
 ) -> list[Outcome]:
     """Apply `events` in order, in one transaction. Race-free and idempotent."""
-    known = _read_only_outcomes(ctx, integration, events)
+    known = known_outcomes(ctx, integration, events)
     if known is not None:
         return known
 
+    return record(ctx, integration, events)
+
+
+def record(
+    ctx: Context, integration: IntegrationRef, events: list[AlertEvent]
+) -> list[Outcome]:
+    """`ingest` without the read that answers repeats: one write transaction,
+    run again when it loses a race."""
     for attempt in range(_RACE_RETRIES):
         try:
             with ctx.db.write() as session:
-                return [_apply(session, ctx, integration, event) for event in events]
+                return apply(session, ctx, integration, events)
         except IntegrityError:
             # Another transaction opened the same alert or group first (only on
             # PostgreSQL; SQLite writers are serialised). Its row is committed
@@ -77,29 +86,64 @@ def ingest(
     raise RuntimeError("intake kept losing races; giving up")
 
 
-def _read_only_outcomes(
+def apply(
+    session: Session,
+    ctx: Context,
+    integration: IntegrationRef,
+    events: list[AlertEvent],
+) -> list[Outcome]:
+    """Apply `events` in order in the caller's write transaction.
+
+    Raises IntegrityError when a concurrent transaction opened the same alert or
+    group first (PostgreSQL only); the caller rolls back and applies again.
+    """
+    return [_apply(session, ctx, integration, event) for event in events]
+
+
+def _known_query(*, one_key: bool) -> Select[tuple[str, str, int]]:
+    alert, incident = Alert.__table__, Incident.__table__
+    keys = (
+        alert.c.dedup_key == bindparam("key")
+        if one_key
+        else alert.c.dedup_key.in_(bindparam("keys", expanding=True))
+    )
+    return (
+        select(alert.c.dedup_key, alert.c.content_hash, incident.c.number)
+        .join(incident, alert.c.incident_id == incident.c.id)
+        .where(
+            alert.c.integration_id == bindparam("integration_id"),
+            keys,
+            alert.c.status == "firing",
+        )
+    )
+
+
+# Built once: building a statement costs more than SQLite takes to run it. Most
+# requests carry one event, and `=` is cheaper to execute than an expanding IN.
+_KNOWN_ONE = _known_query(one_key=True)
+_KNOWN_MANY = _known_query(one_key=False)
+
+
+def known_outcomes(
     ctx: Context, integration: IntegrationRef, events: list[AlertEvent]
 ) -> list[Outcome] | None:
     """Outcomes when every event is an identical repeat, else None.
 
     Repeats are most of an alert storm; answering them from one read with plain
-    SQL keeps the single SQLite writer, and the ORM, out of the way.
+    SQL keeps the single SQLite writer, and the ORM, out of the way. On SQLite
+    the read never waits for a writer (WAL), so it may run on the event loop.
     """
     if any(event.action is not AlertAction.TRIGGER for event in events):
         return None
 
-    alert, incident = Alert.__table__, Incident.__table__
-    query = (
-        select(alert.c.dedup_key, alert.c.content_hash, incident.c.number)
-        .join(incident, alert.c.incident_id == incident.c.id)
-        .where(
-            alert.c.integration_id == integration.id,
-            alert.c.dedup_key.in_({event.dedup_key for event in events}),
-            alert.c.status == "firing",
-        )
-    )
-    with ctx.db.engine.connect() as connection:
-        known = {row.dedup_key: row for row in connection.execute(query)}
+    keys = sorted({event.dedup_key for event in events})
+    parameters: dict[str, Any] = {"integration_id": integration.id}
+    if len(keys) == 1:
+        query, parameters["key"] = _KNOWN_ONE, keys[0]
+    else:
+        query, parameters["keys"] = _KNOWN_MANY, keys
+    rows = ctx.db.read_once(query, parameters)
+    known = {row.dedup_key: row for row in rows}
 
     outcomes = []
     for event in events:

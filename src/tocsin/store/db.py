@@ -4,20 +4,25 @@ Writes on SQLite start with `BEGIN IMMEDIATE`, so two writers never both read an
 then collide at commit; reads start a plain deferred transaction and never block
 writers (WAL). On PostgreSQL writes take row locks (`FOR UPDATE`) where they
 change shared state.
+
+A read of one statement (`read_once`) needs no transaction at all: SQLite runs a
+lone statement against one snapshot of its own, and the explicit `BEGIN` it
+would otherwise send costs about as much as an indexed lookup.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Executable, Row, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 _WRITE_OPTION = "tocsin_write"
+_NO_BEGIN_OPTION = "tocsin_no_begin"
 
 
 class Database:
@@ -28,6 +33,7 @@ class Database:
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.engine = _create_engine(url, echo=echo)
         self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
+        self._once_engine = self.engine.execution_options(**{_NO_BEGIN_OPTION: True})
         self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
 
@@ -46,6 +52,14 @@ class Database:
             yield session
         finally:
             session.close()
+
+    def read_once(
+        self, statement: Executable, parameters: Mapping[str, Any]
+    ) -> Sequence[Row[Any]]:
+        """The rows of one read-only statement, read outside any explicit
+        transaction (a single statement sees one consistent snapshot)."""
+        with self._once_engine.connect() as connection:
+            return connection.execute(statement, parameters).all()
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -86,9 +100,10 @@ def _create_engine(url: str, *, echo: bool) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        if connection.get_execution_options().get(_WRITE_OPTION):
+        options = connection.get_execution_options()
+        if options.get(_WRITE_OPTION):
             connection.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
+        elif not options.get(_NO_BEGIN_OPTION):
             connection.exec_driver_sql("BEGIN")
 
     return engine
