@@ -9,15 +9,18 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from tocsin import __version__
 from tocsin.api import openapi, problems
 from tocsin.engine.worker import Worker
-from tocsin.errors import TocsinError
+from tocsin.errors import TocsinError, Unauthenticated
 from tocsin.limits import BodyLimit
+from tocsin.services import users
 from tocsin.services.context import Context
+from tocsin.web.security import HEADERS as SECURITY_HEADERS
 from tocsin.web.site import install as install_web
 
 log = logging.getLogger(__name__)
@@ -82,6 +85,11 @@ def create_app(ctx: Context, *, run_worker: bool = False) -> FastAPI:
     async def _validation_error(
         request: Request, error: RequestValidationError
     ) -> Response:
+        # FastAPI parses the body before it runs the bearer dependency; a caller
+        # without a valid token learns about the token first, not the body.
+        refusal = await run_in_threadpool(_api_refusal, ctx, request)
+        if refusal is not None:
+            return problems.from_error(request, refusal)
         return problems.from_validation(request, error)
 
     @app.exception_handler(StarletteHTTPException)
@@ -92,9 +100,50 @@ def create_app(ctx: Context, *, run_worker: bool = False) -> FastAPI:
             return error_page(request, error.status_code, "Error", str(error.detail))
         return problems.from_http(request, error)
 
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> Response:
+        # Starlette logs the traceback after this answer; the caller gets a
+        # problem (or page) without internals, with the usual security headers,
+        # which the outer error middleware would otherwise leave off.
+        response: Response
+        if _wants_html(request):
+            from tocsin.web.pages import error_page
+
+            response = error_page(
+                request, 500, "Internal error", "Something went wrong on our side."
+            )
+        else:
+            response = problems.problem(
+                500,
+                "Internal error",
+                "an unexpected error occurred; it has been logged",
+                slug="internal",
+                instance=request.url.path,
+            )
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
     _include_routers(app)
     openapi.install(app)
     return app
+
+
+def _api_refusal(ctx: Context, request: Request) -> Unauthenticated | None:
+    """The 401 an API request without a valid bearer token gets, if it is one."""
+    path = request.url.path
+    if not path.startswith("/api/v1/") or path.startswith("/api/v1/intake/"):
+        return None
+
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return Unauthenticated("send an API token as 'Authorization: Bearer <token>'")
+    try:
+        users.authenticate_token(ctx, token.strip())
+    except Unauthenticated as refusal:
+        return refusal
+    return None
 
 
 def _include_routers(app: FastAPI) -> None:

@@ -49,3 +49,9 @@ def test_garbage_is_invalid_or_forbidden(garbage: str) -> None:
 def test_unknown_actions_cannot_be_signed() -> None:
     with pytest.raises(ValueError, match="unknown"):
         token("delete")
+
+
+@pytest.mark.parametrize("edited", ["abc.\u00e9", "\u00e9\u00e9.\u00e9", "a.\x00"])
+def test_non_ascii_signatures_are_refused_not_crashed_on(edited: str) -> None:
+    with pytest.raises((InvalidInput, Forbidden)):
+        links.verify(SECRET, edited, now=NOW)

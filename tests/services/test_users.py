@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from tests.builders import make_user
 from tocsin.clock import ManualClock
 from tocsin.domain.access import SYSTEM
+from tocsin.errors import Unauthenticated
 from tocsin.services import users
 from tocsin.services.context import Context
 from tocsin.store.models import ApiToken
@@ -43,3 +45,14 @@ def test_acting_as_a_user_from_the_cli_says_so_in_the_label(ctx: Context) -> Non
     actor = users.act_as(ctx, "ann@example.com")
 
     assert (actor.kind, actor.label) == ("cli", "ann@example.com (cli)")
+
+
+@pytest.mark.parametrize(
+    "email", ["ann\x00@example.com", "not-an-address", "a" * 400 + "@x.com"]
+)
+def test_impossible_logins_are_refused_like_wrong_passwords(
+    ctx: Context, email: str
+) -> None:
+    make_user(ctx)
+    with pytest.raises(Unauthenticated, match="wrong email or password"):
+        users.login(ctx, email, "correct horse battery")

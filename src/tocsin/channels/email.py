@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 
 from tocsin.channels.base import DeliveryError, Outbound
 from tocsin.config import Settings
+
+# Header values may not break lines; alert summaries often do (RFC 5322, 2.2).
+_LINE_BREAKS = re.compile(r"[\s\x00-\x1f\x7f\x85\u2028\u2029]+")
+
+
+def one_line(text: str) -> str:
+    """`text` with every run of white space and control characters as one space."""
+    return _LINE_BREAKS.sub(" ", text).strip()
 
 
 class EmailChannel:
@@ -21,12 +30,13 @@ class EmailChannel:
         mail = EmailMessage()
         mail["From"] = self.settings.mail_from
         mail["To"] = message.recipient
-        mail["Subject"] = message.subject
+        mail["Subject"] = one_line(message.subject)
         mail["Date"] = formatdate(localtime=False)
         domain = self.settings.mail_from.rpartition("@")[2] or "tocsin.local"
-        # A stable Message-ID per outbox message lets mail systems drop the
-        # duplicate when a retry follows a send whose reply was lost.
-        mail["Message-ID"] = make_msgid(idstring=message.idempotency_key, domain=domain)
+        # The same Message-ID on every attempt of one outbox message lets mail
+        # systems drop the duplicate when a retry follows a send whose reply was
+        # lost (make_msgid would add a timestamp and a random part).
+        mail["Message-ID"] = f"<{message.idempotency_key}@{domain}>"
         mail["X-Tocsin-Idempotency-Key"] = message.idempotency_key
         mail.set_content(message.body)
         return mail

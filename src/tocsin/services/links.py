@@ -66,7 +66,10 @@ def verify(secret: str, token: str, *, now: datetime) -> ActionClaim:
     body, _, signature = token.partition(".")
     if not body or not signature:
         raise InvalidInput("this link is malformed")
-    if not hmac.compare_digest(signature, _signature(secret, body)):
+    # Compare bytes: a link edited to hold non-ASCII text must fail the check,
+    # not crash it (compare_digest refuses non-ASCII str).
+    expected = _signature(secret, body).encode()
+    if not hmac.compare_digest(signature.encode("utf-8", "replace"), expected):
         raise Forbidden("this link is not valid")
 
     try:

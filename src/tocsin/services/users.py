@@ -253,6 +253,11 @@ def act_as(ctx: Context, email: str) -> Actor:
 def login(ctx: Context, email: str, password: str) -> NewSession:
     """Check a password and open a browser session. Same error for every failure."""
     failure = Unauthenticated("wrong email or password")
+    if not _EMAIL.match(email.strip()) or len(email) > 320 or "\x00" in email:
+        # PostgreSQL refuses NUL in text; no stored address has one anyway.
+        _passwords.hash(password)
+        raise failure
+
     now = ctx.clock.now()
     with ctx.db.write() as session:
         user = session.scalar(select(User).where(User.email == email.strip().lower()))
