@@ -8,17 +8,27 @@ from __future__ import annotations
 
 import os
 import secrets
+import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from tocsin.errors import ConfigError
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+BACKENDS = ("sqlite", "postgresql")
 
 
 class Settings(BaseSettings):
@@ -42,36 +52,78 @@ class Settings(BaseSettings):
         ),
     )
     host: str = Field(default="127.0.0.1", description="Address `serve` binds.")
-    port: int = Field(default=8000, description="Port `serve` binds.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `serve` binds.")
     smtp_host: str = Field(default="127.0.0.1", description="SMTP server for pages.")
-    smtp_port: int = Field(default=25, description="SMTP port.")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP port.")
     smtp_tls: Literal["none", "starttls", "ssl"] = Field(
         default="none",
         description="`none`, `starttls` or `ssl` (implicit TLS).",
     )
     smtp_username: str = Field(default="", description="SMTP login, if any.")
     smtp_password: str = Field(default="", description="SMTP password, if any.")
-    smtp_timeout: float = Field(default=10.0, description="SMTP timeout in seconds.")
+    smtp_timeout: float = Field(
+        default=10.0, gt=0, description="SMTP timeout in seconds."
+    )
     mail_from: str = Field(
         default="tocsin@localhost", description="Sender address of pages."
     )
     ack_link_ttl_minutes: int = Field(
-        default=24 * 60, description="How long an emailed action link stays valid."
+        default=24 * 60,
+        ge=1,
+        # A week: a page's link is for acting on that page, not a standing login.
+        le=7 * 24 * 60,
+        description="How long an emailed action link stays valid.",
     )
     worker_poll_seconds: float = Field(
-        default=1.0, description="How often the worker looks for due work."
+        default=1.0, gt=0, description="How often the worker looks for due work."
     )
     outbox_max_attempts: int = Field(
-        default=8, description="Sends tried before a message is marked failed."
+        default=8, ge=1, description="Sends tried before a message is marked failed."
     )
     log_format: Literal["console", "json"] = Field(
         default="console", description="`console` or `json`."
     )
-    log_level: str = Field(default="INFO", description="Lowest level logged.")
+    log_level: LogLevel = Field(default="INFO", description="Lowest level logged.")
     cookie_secure: bool = Field(
         default=False,
         description="Mark session cookies Secure; turn on behind HTTPS.",
     )
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("not a database URL") from None
+        if url.get_backend_name() not in BACKENDS:
+            raise ValueError(
+                f"Tocsin runs on sqlite or postgresql, not {url.get_backend_name()}"
+            )
+
+        # Load the driver now, so a missing one is a settings error rather than
+        # a traceback from the first query.
+        try:
+            url.get_dialect().import_dbapi()
+        except (ImportError, NoSuchModuleError):
+            raise ValueError(
+                f"no driver {url.drivername!r} is installed; "
+                "use sqlite:///PATH or postgresql+psycopg://..."
+            ) from None
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _absolute_http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an absolute http:// or https:// URL")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @classmethod
     def settings_customise_sources(
@@ -85,6 +137,10 @@ class Settings(BaseSettings):
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         toml_path = os.environ.get("TOCSIN_CONFIG")
         if toml_path:
+            # The source would quietly skip a missing file, and with it every
+            # setting the operator meant to make.
+            if not Path(toml_path).is_file():
+                raise ConfigError(f"TOCSIN_CONFIG names {toml_path}, not a file")
             sources.append(TomlConfigSettingsSource(settings_cls, Path(toml_path)))
         return tuple(sources)
 
@@ -96,7 +152,10 @@ class Settings(BaseSettings):
         # Only a local SQLite setup may invent its own key: several processes on
         # PostgreSQL would each invent a different one and reject each other's links.
         if not self.database_url.startswith("sqlite"):
-            raise RuntimeError("set TOCSIN_SECRET_KEY: it signs links across processes")
+            raise ConfigError(
+                "set TOCSIN_SECRET_KEY: on PostgreSQL every process must sign "
+                "emailed action links with the same key"
+            )
         key_file = Path("var/secret_key")
         if key_file.exists():
             return key_file.read_text().strip()
@@ -107,10 +166,38 @@ class Settings(BaseSettings):
         return key
 
 
+def load_settings() -> Settings:
+    """Read the settings from the environment and the TOCSIN_CONFIG file.
+
+    Raises ConfigError, one line per bad setting, naming its TOCSIN_ variable."""
+    path = os.environ.get("TOCSIN_CONFIG")
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise ConfigError("\n".join(map(_describe, error.errors()))) from error
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"TOCSIN_CONFIG {path} is not valid TOML: {error}") from error
+    except OSError as error:
+        raise ConfigError(
+            f"cannot read TOCSIN_CONFIG {path}: {error.strerror}"
+        ) from error
+
+
+def _describe(error: ErrorDetails) -> str:
+    """One line for one bad setting. The value is left out: it may be a secret."""
+    message = error["msg"]
+    if error["type"] == "value_error":
+        message = str(error.get("ctx", {}).get("error", message))
+    if not error["loc"]:
+        return message
+
+    return f"TOCSIN_{str(error['loc'][0]).upper()}: {message}"
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once."""
-    return Settings()
+    """The process-wide settings, read once. Raises ConfigError (see load_settings)."""
+    return load_settings()
 
 
 def reset_settings(**overrides: Any) -> Settings:

@@ -56,3 +56,13 @@ class PayloadTooLarge(TocsinError):
     status_code = 413
     title = "Payload too large"
     type_slug = "payload-too-large"
+
+
+class ConfigError(TocsinError):
+    """Settings, or the database they point at, that Tocsin cannot run with.
+
+    Raised before any work is done; the CLI prints it and exits 1."""
+
+    status_code = 500
+    title = "Configuration error"
+    type_slug = "configuration"
