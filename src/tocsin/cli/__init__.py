@@ -7,8 +7,10 @@ import sys
 import typer
 
 from tocsin.cli import incidents, people, server
+from tocsin.cli.common import Commands
 
 app = typer.Typer(
+    cls=Commands,
     name="tocsin",
     help="Tocsin incident management.",
     no_args_is_help=True,

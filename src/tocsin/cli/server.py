@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import typer
 import uvicorn
+from alembic.util import CommandError
 
 from tocsin.app import create_app
-from tocsin.cli.common import console, context, reported
+from tocsin.cli.common import (
+    check_schema,
+    console,
+    context,
+    ensure_sqlite_folder,
+    schema_revision,
+)
 from tocsin.engine.worker import Worker
+from tocsin.errors import InvalidInput
 from tocsin.logs import configure
 from tocsin.services import demo
 from tocsin.store import migrate
@@ -28,7 +35,9 @@ def register(app: typer.Typer) -> None:
 
 def serve(
     host: str = typer.Option(None, help="Address to bind (default TOCSIN_HOST)."),
-    port: int = typer.Option(None, help="Port to bind (default TOCSIN_PORT)."),
+    port: int = typer.Option(
+        None, min=1, max=65535, help="Port to bind (default TOCSIN_PORT)."
+    ),
     no_worker: bool = typer.Option(
         False, "--no-worker", help="Serve only; run `tocsin worker` elsewhere."
     ),
@@ -40,11 +49,13 @@ def serve(
     ),
 ) -> None:
     """Serve the API, intake and web pages (and the worker, unless --no-worker)."""
-    ctx = context()
+    ctx = context(migrated=False, signs_links=True)
     configure(ctx.settings)
-    _ensure_sqlite_folder(ctx.settings.database_url)
     if upgrade:
+        ensure_sqlite_folder(ctx.db)
+        schema_revision(ctx.db)
         migrate.upgrade(ctx.db)
+    check_schema(ctx.db)
     if demo_data:
         _print_demo(demo.load(ctx), ctx.settings.base_url)
 
@@ -61,7 +72,7 @@ def serve(
 
 def worker() -> None:
     """Run the worker alone: escalations and page delivery."""
-    ctx = context()
+    ctx = context(signs_links=True)
     configure(ctx.settings)
     stop = threading.Event()
     try:
@@ -71,20 +82,34 @@ def worker() -> None:
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("head")) -> None:
+def db_upgrade(
+    revision: str = typer.Argument("head", help="Revision to reach, or head."),
+) -> None:
     """Migrate the database schema (to the newest revision by default)."""
-    ctx = context()
-    _ensure_sqlite_folder(ctx.settings.database_url)
-    migrate.upgrade(ctx.db, revision)
-    console.print(f"database at {revision}")
+    ctx = context(migrated=False)
+    ensure_sqlite_folder(ctx.db)
+    current = schema_revision(ctx.db)
+    try:
+        if migrate.is_downgrade(ctx.db, revision, current):
+            raise InvalidInput(
+                f"{revision} is below the database's revision {current or 'base'}: "
+                "going down is a downgrade, which `tocsin db upgrade` does not do"
+            )
+        migrate.upgrade(ctx.db, revision)
+    except CommandError as error:
+        raise InvalidInput(str(error)) from error
+
+    reached = migrate.current(ctx.db) or "base"
+    head = " (head)" if reached == migrate.head(ctx.db) else ""
+    ctx.db.dispose()
+    console.print(f"database at {reached}{head}", highlight=False)
 
 
 @demo_app.command("load")
 def demo_load() -> None:
     """Load the demo team, users, service and integration keys."""
-    ctx = context()
-    with reported():
-        data = demo.load(ctx)
+    ctx = context(signs_links=True)
+    data = demo.load(ctx)
     _print_demo(data, ctx.settings.base_url)
 
 
@@ -96,10 +121,3 @@ def _print_demo(data: demo.DemoData, base_url: str) -> None:
     for kind, key in data.keys.items():
         console.print(f"  {kind:<13} key {key}")
     console.print(f"  web    {base}/")
-
-
-def _ensure_sqlite_folder(url: str) -> None:
-    if url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///").split("?", 1)[0]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
