@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tocsin.api.schemas import MAX_ID
-from tocsin.cli.common import console, opened, reported
+from tocsin.cli.common import console, opened, plain, printable, reported
 from tocsin.cli.people import OPERATOR
 from tocsin.domain.access import Actor
 from tocsin.domain.incidents import IncidentStatus
@@ -47,7 +47,7 @@ def _when(at: datetime | None, *, seconds: bool = True) -> str:
 
 def _done(at: datetime, by: UserRef | None) -> Text:
     """When something happened, and by whom if a user (not Tocsin) did it."""
-    return Text(f"{_when(at)} UTC" + (f" by {by.email}" if by else ""))
+    return plain(f"{_when(at)} UTC" + (f" by {by.email}" if by else ""))
 
 
 def _who(user: UserRef | None) -> str:
@@ -81,11 +81,11 @@ def incident_list(
     for item in page.items:
         table.add_row(
             str(item.number),
-            item.status,
-            item.severity,
-            Text(item.service.name),
-            Text(item.title),
-            Text(_who(item.assignee)),
+            plain(item.status),
+            plain(item.severity),
+            plain(item.service.name),
+            plain(item.title),
+            plain(_who(item.assignee)),
             _when(item.created_at, seconds=False),
         )
     console.print(table)
@@ -113,7 +113,9 @@ def incident_ack(
     with reported(), opened() as ctx:
         incident = incidents.acknowledge(ctx, _actor(ctx, as_email), number)
 
-    console.print(f"incident #{incident.number} is {incident.status}", highlight=False)
+    console.print(
+        plain(f"incident #{incident.number} is {incident.status}"), highlight=False
+    )
 
 
 @incident_app.command("resolve")
@@ -125,19 +127,21 @@ def incident_resolve(
     with reported(), opened() as ctx:
         incident = incidents.resolve(ctx, _actor(ctx, as_email), number)
 
-    console.print(f"incident #{incident.number} is {incident.status}", highlight=False)
+    console.print(
+        plain(f"incident #{incident.number} is {incident.status}"), highlight=False
+    )
 
 
 def _print_detail(incident: IncidentDetail) -> None:
     heading = Text(f"#{incident.number} ", style="bold")
-    heading.append(incident.title)
+    heading.append(printable(incident.title))
     console.print(heading)
 
     facts = Table.grid(padding=(0, 2))
-    facts.add_row("status", incident.status)
-    facts.add_row("severity", incident.severity)
-    facts.add_row("service", Text(incident.service.name))
-    facts.add_row("assignee", Text(_who(incident.assignee)))
+    facts.add_row("status", plain(incident.status))
+    facts.add_row("severity", plain(incident.severity))
+    facts.add_row("service", plain(incident.service.name))
+    facts.add_row("assignee", plain(_who(incident.assignee)))
     facts.add_row("opened", f"{_when(incident.created_at)} UTC")
     if incident.acknowledged_at:
         facts.add_row(
@@ -146,17 +150,17 @@ def _print_detail(incident: IncidentDetail) -> None:
     if incident.resolved_at:
         facts.add_row("resolved", _done(incident.resolved_at, incident.resolved_by))
     if incident.description:
-        facts.add_row("description", Text(incident.description))
+        facts.add_row("description", plain(incident.description))
     console.print(facts)
 
     if incident.alerts:
         alerts = Table("dedup key", "status", "events", "summary", title="Alerts")
         for alert in incident.alerts:
             alerts.add_row(
-                Text(alert.dedup_key),
-                alert.status,
+                plain(alert.dedup_key),
+                plain(alert.status),
                 str(alert.event_count),
-                Text(alert.summary),
+                plain(alert.summary),
             )
         console.print(alerts)
 
@@ -167,6 +171,9 @@ def _print_detail(incident: IncidentDetail) -> None:
     timeline.add_column("message")
     for entry in incident.timeline:
         timeline.add_row(
-            _when(entry.at), Text(entry.actor_label), entry.kind, Text(entry.message)
+            _when(entry.at),
+            plain(entry.actor_label),
+            plain(entry.kind),
+            plain(entry.message),
         )
     console.print(timeline)

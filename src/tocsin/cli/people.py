@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tocsin.cli.common import console, context, reported
+from tocsin.cli.common import console, context, plain, reported
 from tocsin.domain.access import Actor, Role
 from tocsin.services import users
 
@@ -44,7 +44,7 @@ def user_add(
             password=secret,
             teams=tuple(team),
         )
-    console.print(f"user {user.id} {user.email} ({user.role})")
+    console.print(plain(f"user {user.id} {user.email} ({user.role})"))
 
 
 @token_app.command("create")
