@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import signal
 import threading
+from types import FrameType
 
 import typer
 import uvicorn
@@ -21,6 +24,8 @@ from tocsin.errors import InvalidInput
 from tocsin.logs import configure
 from tocsin.services import demo
 from tocsin.store import migrate
+
+log = logging.getLogger(__name__)
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
@@ -71,14 +76,31 @@ def serve(
 
 
 def worker() -> None:
-    """Run the worker alone: escalations and page delivery."""
+    """Run the worker alone: escalations and page delivery.
+
+    SIGTERM or Ctrl-C lets the pass under way finish (a page being sent is not
+    sent twice), then the worker stops; a second one stops it at once."""
     ctx = context(signs_links=True)
     configure(ctx.settings)
     stop = threading.Event()
-    try:
-        Worker(ctx).run_forever(stop)
-    except KeyboardInterrupt:
+
+    def finish(signum: int, frame: FrameType | None) -> None:
+        log.info("worker stopping", extra={"signal": signal.Signals(signum).name})
+        for each in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(each, signal.SIG_DFL)
         stop.set()
+        ctx.work_queued.set()
+
+    # The worker runs in a thread so that the handler, which runs in the main
+    # thread, never interrupts it while it holds one of the events' locks.
+    thread = threading.Thread(
+        target=Worker(ctx).run_forever, args=(stop,), name="tocsin-worker"
+    )
+    for each in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(each, finish)
+    thread.start()
+    thread.join()
+    ctx.db.dispose()
 
 
 @db_app.command("upgrade")
