@@ -9,8 +9,18 @@ from __future__ import annotations
 import logging
 
 import structlog
+from structlog.typing import EventDict, WrappedLogger
 
 from tocsin.config import Settings
+
+
+def _drop_color_message(
+    logger: WrappedLogger, method: str, event_dict: EventDict
+) -> EventDict:
+    """Uvicorn hands each record a second, ANSI-coloured copy of its message
+    (`color_message`) for its own formatter; ours would print it as a field."""
+    event_dict.pop("color_message", None)
+    return event_dict
 
 
 def configure(settings: Settings) -> None:
@@ -25,6 +35,7 @@ def configure(settings: Settings) -> None:
             structlog.stdlib.add_log_level,
             structlog.stdlib.add_logger_name,
             structlog.stdlib.ExtraAdder(),
+            _drop_color_message,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
         ],
         processors=[
