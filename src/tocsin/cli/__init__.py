@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from tocsin.cli import incidents, people, server
+from tocsin.cli import catalog, incidents, people, server
 from tocsin.cli.common import Commands
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app = typer.Typer(
 server.register(app)
 people.register(app)
 incidents.register(app)
+catalog.register(app)
 
 
 def main() -> None:

@@ -7,9 +7,11 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tocsin.errors import InvalidInput, NotFound, Unauthenticated
 from tocsin.services.context import Context
@@ -56,17 +58,27 @@ def create(
         service = session.scalar(select(Service).where(Service.name == service_name))
         if service is None:
             raise NotFound(f"no service named {service_name!r}")
-        integration = Integration(
-            service_id=service.id,
-            name=name or kind,
-            kind=kind,
-            key_hash=hash_key(key),
-            key_prefix=key[:6],
-            created_at=ctx.clock.now(),
-        )
-        session.add(integration)
-        session.flush()
+        integration = add(session, service.id, kind, name or kind, key, ctx.clock.now())
         return _ref(integration), key
+
+
+def add(
+    session: Session, service_id: int, kind: str, name: str, key: str, now: datetime
+) -> Integration:
+    """Insert an integration in the caller's transaction; its id is set."""
+    integration = Integration(
+        service_id=service_id, name=name, kind=kind, created_at=now
+    )
+    set_key(integration, key)
+    session.add(integration)
+    session.flush()
+    return integration
+
+
+def set_key(integration: Integration, key: str) -> None:
+    """Give the integration a new key; only its hash and prefix are kept."""
+    integration.key_hash = hash_key(key)
+    integration.key_prefix = key[:6]
 
 
 def authenticate(ctx: Context, key: str | None, kind: str) -> IntegrationRef:
