@@ -25,7 +25,9 @@ def root_logger() -> Iterator[None]:
 
 
 def log_as_uvicorn() -> None:
-    logging.getLogger("uvicorn.error").info(
+    """A record shaped as uvicorn's are, on a logger of our own: other tests run
+    uvicorn, which leaves its loggers at levels of its choosing."""
+    logging.getLogger("tests.uvicorn_like").info(
         "Started server process", extra={"color_message": COLOURED}
     )
 
