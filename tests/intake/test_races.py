@@ -1,8 +1,9 @@
-"""Parallel identical first deliveries through a real server: exactly one alert
-and one incident, and every sender gets a 2xx.
+"""Parallel deliveries through a real server: identical first deliveries make
+exactly one alert and one incident, distinct ones an alert and an incident
+each, and every sender gets a 2xx.
 
 Uvicorn runs the application in a thread on a free loopback port; thirty
-threads wait at a barrier and then post the same first delivery at once.
+threads wait at a barrier and then post at once.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 import uvicorn
 
 from tests.intake.conftest import Keys, count_alerts, count_incidents
-from tests.intake.payloads import am_alert, am_group, pd_event
+from tests.intake.payloads import am_alert, am_group, generic_event, pd_event
 from tocsin.app import create_app
 from tocsin.services.context import Context
 
@@ -51,18 +52,22 @@ def server_url(ctx: Context) -> Iterator[str]:
     sock.close()
 
 
-def post_at_once(url: str, payload: dict[str, Any]) -> list[httpx.Response]:
-    """Post `payload` from SENDERS threads released together."""
+def post_at_once(
+    url: str, payload: dict[str, Any] | Callable[[int], dict[str, Any]]
+) -> list[httpx.Response]:
+    """Post `payload` (or `payload(i)` from sender i) from SENDERS threads
+    released together."""
     barrier = threading.Barrier(SENDERS)
     responses: list[httpx.Response] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
 
-    def send() -> None:
+    def send(sender: int) -> None:
+        body = payload(sender) if callable(payload) else payload
         with httpx.Client(timeout=60) as client:
             barrier.wait()
             try:
-                response = client.post(url, json=payload)
+                response = client.post(url, json=body)
             except httpx.HTTPError as error:
                 with lock:
                     errors.append(error)
@@ -70,7 +75,7 @@ def post_at_once(url: str, payload: dict[str, Any]) -> list[httpx.Response]:
         with lock:
             responses.append(response)
 
-    threads = [threading.Thread(target=send) for _ in range(SENDERS)]
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(SENDERS)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -117,3 +122,21 @@ def test_exactly_one_parallel_delivery_reports_the_alert_created(
     results = [response.json()["outcomes"][0]["result"] for response in responses]
     assert results.count("created") == 1
     assert results.count("duplicate") == SENDERS - 1
+
+
+@pytest.mark.e2e
+def test_parallel_new_alerts_are_each_stored_and_answered_as_created(
+    ctx: Context, keys: Keys, server_url: str
+) -> None:
+    url = f"{server_url}/api/v1/intake/generic/{keys.generic}"
+
+    responses = post_at_once(url, lambda i: generic_event(dedup_key=f"disk-{i}"))
+
+    results = [response.json()["outcomes"][0] for response in responses]
+    assert sorted(result["dedup_key"] for result in results) == sorted(
+        f"disk-{i}" for i in range(SENDERS)
+    )
+    assert {result["result"] for result in results} == {"created"}
+    assert len({result["incident_number"] for result in results}) == SENDERS
+    assert count_alerts(ctx) == SENDERS
+    assert count_incidents(ctx) == SENDERS

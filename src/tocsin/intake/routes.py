@@ -7,8 +7,12 @@ before anything is stored.
 Intake is the hot path of an alert storm, so the handlers run on the event
 loop: reading, parsing and authenticating (the key is remembered for a few
 seconds) are quick work without I/O, and on SQLite so is the one read that
-answers an identical repeat, which is most of a storm. Only writes, and on
-PostgreSQL every database call, go to a thread, where they may wait.
+answers an identical repeat, which is most of a storm. Only writes leave the
+loop. On SQLite they queue for the intake writer (`tocsin.store.writer`), one
+thread that commits whatever is waiting in one transaction: new alerts share
+disk flushes, and never wait for each other in SQLite's busy handler. On
+PostgreSQL, which takes concurrent writers, every database call runs on a
+thread of the pool, each request in its own transaction.
 
 The key travels in the URL (`.../alertmanager/<key>`) or, for senders that can
 set headers, as `Authorization: Bearer <key>`; Events v2 carries it in the body
@@ -17,10 +21,13 @@ as `routing_key`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from functools import partial
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Header, Request, status
+from fastapi import APIRouter, FastAPI, Header, Request, status
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
@@ -31,8 +38,24 @@ from tocsin.services import alerts, integrations
 from tocsin.services.alerts import Outcome
 from tocsin.services.context import Context
 from tocsin.services.integrations import IntegrationRef
+from tocsin.store.writer import Writer
 
-router = APIRouter(tags=["intake"])
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """On SQLite, one writer thread for intake, for as long as the app is up."""
+    ctx: Context = app.state.ctx
+    writer = Writer(ctx.db, name="tocsin-intake-writer") if ctx.db.is_sqlite else None
+    app.state.intake_writer = writer
+    try:
+        yield
+    finally:
+        app.state.intake_writer = None
+        if writer is not None:
+            writer.close()
+
+
+router = APIRouter(tags=["intake"], lifespan=_lifespan)
 
 AuthorizationDep = Annotated[str | None, Header()]
 
@@ -66,16 +89,27 @@ class EventsV2Reply(BaseModel):
 
 
 async def ingest(
-    ctx: Context, integration: IntegrationRef, events: list[AlertEvent]
+    request: Request, integration: IntegrationRef, events: list[AlertEvent]
 ) -> list[Outcome]:
     """`services.alerts.ingest`, answered once the events are durable."""
-    if not ctx.db.is_sqlite or len(events) > _FEW_EVENTS:
+    ctx = _ctx(request)
+    if not ctx.db.is_sqlite:
         return await run_in_threadpool(alerts.ingest, ctx, integration, events)
 
-    known = alerts.known_outcomes(ctx, integration, events)
+    if len(events) > _FEW_EVENTS:
+        known = await run_in_threadpool(alerts.known_outcomes, ctx, integration, events)
+    else:
+        known = alerts.known_outcomes(ctx, integration, events)
     if known is not None:
         return known
-    return await run_in_threadpool(alerts.record, ctx, integration, events)
+
+    writer: Writer | None = getattr(request.app.state, "intake_writer", None)
+    if writer is None:
+        # The application's lifespan has not run (a test client used without
+        # `with`): a transaction of its own, on a thread, as on PostgreSQL.
+        return await run_in_threadpool(alerts.record, ctx, integration, events)
+    unit = partial(alerts.apply, ctx=ctx, integration=integration, events=events)
+    return await asyncio.wrap_future(writer.submit(unit))
 
 
 async def _authenticate(ctx: Context, key: str | None, kind: str) -> IntegrationRef:
@@ -102,7 +136,7 @@ async def _alertmanager(request: Request, key: str) -> IntakeReply:
     integration = await _authenticate(ctx, key, "alertmanager")
     events, truncated = await _parsed(await request.body(), alertmanager.parse)
 
-    return reply(await ingest(ctx, integration, events), truncated)
+    return reply(await ingest(request, integration, events), truncated)
 
 
 async def _grafana(request: Request, key: str) -> IntakeReply:
@@ -110,7 +144,7 @@ async def _grafana(request: Request, key: str) -> IntakeReply:
     integration = await _authenticate(ctx, key, "grafana")
     events, truncated = await _parsed(await request.body(), grafana.parse)
 
-    return reply(await ingest(ctx, integration, events), truncated)
+    return reply(await ingest(request, integration, events), truncated)
 
 
 async def _generic(request: Request, key: str) -> IntakeReply:
@@ -118,7 +152,7 @@ async def _generic(request: Request, key: str) -> IntakeReply:
     integration = await _authenticate(ctx, key, "generic")
     event = await _parsed(await request.body(), generic.parse)
 
-    return reply(await ingest(ctx, integration, [event]))
+    return reply(await ingest(request, integration, [event]))
 
 
 # Registered first, because the router tries routes in order and this is the
@@ -143,7 +177,7 @@ async def events_v2_enqueue(request: Request) -> EventsV2Reply:
     integration = await _authenticate(ctx, events_v2.routing_key(document), "events_v2")
     event = events_v2.parse(document)
 
-    [outcome] = await ingest(ctx, integration, [event])
+    [outcome] = await ingest(request, integration, [event])
     return EventsV2Reply(dedup_key=outcome.dedup_key)
 
 
