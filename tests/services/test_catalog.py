@@ -120,6 +120,8 @@ def test_a_team_name_is_taken_once(ctx: Context) -> None:
         ("Ops\x00", "a team name cannot hold NUL or other control characters"),
         ("Ops\x1b[31m", "a team name cannot hold NUL or other control characters"),
         ("Ops\nDev", "a team name cannot hold NUL or other control characters"),
+        ("Ops\x9b2J", "a team name cannot hold NUL or other control characters"),
+        ("Ops\u202espO", "a team name cannot hold NUL or other control characters"),
     ],
 )
 def test_a_team_name_must_be_printable_and_short(

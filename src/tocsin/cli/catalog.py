@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import typer
 from rich.table import Table
-from rich.text import Text
 
-from tocsin.cli.common import console, opened, reported
+from tocsin.cli.common import console, opened, plain, reported
 from tocsin.cli.people import OPERATOR
 from tocsin.services import catalog
 from tocsin.services.catalog import NewKey, PolicyRead, ServiceRead, StepRead
@@ -47,7 +46,7 @@ def team_add(name: str = typer.Argument(..., help="The team's name.")) -> None:
     with reported(), opened() as ctx:
         team = catalog.create_team(ctx, OPERATOR, name)
 
-    console.print(Text(f"team {team.id} {team.name}"))
+    console.print(plain(f"team {team.id} {team.name}"))
 
 
 @team_app.command("list")
@@ -62,7 +61,7 @@ def team_list() -> None:
 
     table = Table("team", "members", "services")
     for team in teams:
-        table.add_row(Text(team.name), str(team.members), str(team.services))
+        table.add_row(plain(team.name), str(team.members), str(team.services))
     console.print(table)
 
 
@@ -87,7 +86,7 @@ def policy_add(
             ctx, OPERATOR, name, team=team, steps=steps, repeat=repeat
         )
 
-    console.print(Text(f"escalation policy {policy.id} {policy.name}"))
+    console.print(plain(f"escalation policy {policy.id} {policy.name}"))
     _print_steps(policy.steps)
 
 
@@ -104,11 +103,11 @@ def policy_list() -> None:
     table = Table("policy", "team", "steps", "repeat", "services")
     for policy in policies:
         table.add_row(
-            Text(policy.name),
-            Text(policy.team or "-"),
+            plain(policy.name),
+            plain(policy.team or "-"),
             str(len(policy.steps)),
             str(policy.repeat),
-            Text(", ".join(policy.services) or "-"),
+            plain(", ".join(policy.services) or "-"),
         )
     console.print(table)
 
@@ -152,7 +151,7 @@ def service_add(
             auto_resolve=not no_auto_resolve,
         )
 
-    console.print(Text(f"service {service.id} {service.name}"))
+    console.print(plain(f"service {service.id} {service.name}"))
     if service.policy is None:
         console.print("no escalation policy: its incidents page nobody")
 
@@ -170,9 +169,9 @@ def service_list() -> None:
     table = Table("service", "team", "policy", "integrations")
     for service in services:
         table.add_row(
-            Text(service.name),
-            Text(service.team or "-"),
-            Text(service.policy or "-"),
+            plain(service.name),
+            plain(service.team or "-"),
+            plain(service.policy or "-"),
             str(len(service.integrations)),
         )
     console.print(table)
@@ -199,7 +198,7 @@ def service_set_policy(
     with reported(), opened() as ctx:
         service = catalog.set_policy(ctx, OPERATOR, name, policy)
 
-    console.print(Text(f"service {service.name} pages through {service.policy}"))
+    console.print(plain(f"service {service.name} pages through {service.policy}"))
 
 
 @integration_app.command("add")
@@ -229,7 +228,7 @@ def integration_disable(
         integration = catalog.disable_integration(ctx, OPERATOR, service, name)
 
     console.print(
-        Text(f"integration {integration.name} of service {service} is disabled")
+        plain(f"integration {integration.name} of service {service} is disabled")
     )
 
 
@@ -255,35 +254,35 @@ def _print_steps(steps: tuple[StepRead, ...]) -> None:
         pages = ", ".join(f"{user.name} <{user.email}>" for user in step.targets)
         grid.add_row(
             f"step {number}",
-            Text(pages or "nobody"),
+            plain(pages or "nobody"),
             f"then waits {step.delay_minutes} min",
         )
     console.print(grid)
 
 
 def _print_policy(policy: PolicyRead) -> None:
-    console.print(Text(policy.name, style="bold"))
+    console.print(plain(policy.name), style="bold")
 
     facts = Table.grid(padding=(0, 2))
-    facts.add_row("team", Text(policy.team or "-"))
+    facts.add_row("team", plain(policy.team or "-"))
     passes = policy.repeat + 1
     facts.add_row(
         "repeat", f"{policy.repeat} (the steps run {passes} time{'s' * (passes > 1)})"
     )
-    facts.add_row("services", Text(", ".join(policy.services) or "-"))
+    facts.add_row("services", plain(", ".join(policy.services) or "-"))
     console.print(facts)
 
     _print_steps(policy.steps)
 
 
 def _print_service(service: ServiceRead) -> None:
-    console.print(Text(service.name, style="bold"))
+    console.print(plain(service.name), style="bold")
 
     facts = Table.grid(padding=(0, 2))
     if service.description:
-        facts.add_row("description", Text(service.description))
-    facts.add_row("team", Text(service.team or "-"))
-    facts.add_row("policy", Text(service.policy or "- (its incidents page nobody)"))
+        facts.add_row("description", plain(service.description))
+    facts.add_row("team", plain(service.team or "-"))
+    facts.add_row("policy", plain(service.policy or "- (its incidents page nobody)"))
     facts.add_row("auto-resolve", "yes" if service.auto_resolve else "no")
     console.print(facts)
 
@@ -294,7 +293,7 @@ def _print_service(service: ServiceRead) -> None:
     table = Table("integration", "kind", "key", "state", title="Integrations")
     for integration in service.integrations:
         table.add_row(
-            Text(integration.name),
+            plain(integration.name),
             integration.kind,
             f"{integration.key_prefix}...",
             "disabled" if integration.disabled else "enabled",
@@ -306,7 +305,7 @@ def _print_key(new: NewKey, base_url: str) -> None:
     """The key, once, and a snippet for the sender that needs only pasting."""
     integration = new.integration
     console.print(
-        Text(
+        plain(
             f"integration {integration.name} ({integration.kind}) "
             f"of service {new.service}"
         )
@@ -317,8 +316,7 @@ def _print_key(new: NewKey, base_url: str) -> None:
     console.print("(shown only now: Tocsin keeps only a hash of it)")
     console.print()
     console.print(
-        _snippet(integration.kind, new.key, base_url.rstrip("/")),
-        markup=False,
+        plain(_snippet(integration.kind, new.key, base_url.rstrip("/"))),
         highlight=False,
         soft_wrap=True,
     )

@@ -41,10 +41,12 @@ MAX_TARGETS = 20
 MAX_DELAY_MINUTES = 24 * 60
 MAX_REPEAT = 9
 
-# Control characters have no place in a name, and PostgreSQL cannot store NUL.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-# A description may run over lines, but a terminal must not act on it.
-_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Control characters have no place in a name: PostgreSQL cannot store NUL, a
+# terminal acts on the others, and direction overrides make a name read as
+# another. A description may run over lines and hold tabs.
+_BIDI = "\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
+_CONTROL_IN_TEXT = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
 _STEP = re.compile(r"\s*([0-9]+)\s*:(.*)", re.DOTALL)
 STEP_SYNTAX = "DELAY_MINUTES:EMAIL[,EMAIL...]"
 
