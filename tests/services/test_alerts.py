@@ -85,6 +85,44 @@ def test_alerts_of_one_group_share_an_incident_until_it_resolves(
     assert third.incident_number == 2
 
 
+def test_in_one_transaction_a_group_trigger_after_its_incident_resolved_opens_another(
+    ctx: Context,
+) -> None:
+    integration = setup(ctx)
+    events = [trigger("a", group_key="g"), resolve("a"), trigger("b", group_key="g")]
+
+    first, cleared, again = alerts.ingest(ctx, integration, events)
+
+    assert (first.result, cleared.result, again.result) == (
+        alerts.CREATED,
+        alerts.RESOLVED,
+        alerts.CREATED,
+    )
+    assert again.incident_number != first.incident_number
+    assert incidents.get(ctx, SYSTEM, first.incident_number or 0).status == "resolved"
+
+
+def test_in_one_transaction_a_follow_up_sees_the_update_before_it(
+    ctx: Context,
+) -> None:
+    integration = setup(ctx, auto_resolve=False)
+    changed = trigger(summary="Disk full on db-1 (99%)")
+    events = [trigger(), acknowledge(), changed, resolve()]
+
+    outcomes = alerts.ingest(ctx, integration, events)
+
+    assert [o.result for o in outcomes] == [
+        alerts.CREATED,
+        alerts.ACKNOWLEDGED,
+        alerts.UPDATED,
+        alerts.RESOLVED,
+    ]
+    detail = incidents.get(ctx, SYSTEM, 1)
+    [alert] = detail.alerts
+    assert (alert.summary, alert.status) == ("Disk full on db-1 (99%)", "resolved")
+    assert detail.timeline[-1].message == "Alert cleared: Disk full on db-1 (99%)"
+
+
 def test_follow_ups_for_a_closed_key_change_nothing(ctx: Context) -> None:
     integration = setup(ctx)
     alerts.ingest(ctx, integration, [trigger(), resolve()])

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Row, Select, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,6 +28,7 @@ from tocsin.services import incidents
 from tocsin.services.context import Context
 from tocsin.services.integrations import IntegrationRef
 from tocsin.services.records import add_timeline
+from tocsin.store.db import table_of
 from tocsin.store.models import Alert, Incident, Service
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,39 @@ RESOLVED = "resolved"
 IGNORED = "ignored"
 
 _RACE_RETRIES = 5
+
+_ALERTS = table_of(Alert)
+_INCIDENTS = table_of(Incident)
+_SERVICES = table_of(Service)
+
+# The statements of the trigger path, built once.
+_OPEN_ALERT = (
+    select(_ALERTS.c.id, _ALERTS.c.content_hash, _INCIDENTS.c.number)
+    .outerjoin(_INCIDENTS, _ALERTS.c.incident_id == _INCIDENTS.c.id)
+    .where(
+        _ALERTS.c.integration_id == bindparam("integration_id"),
+        _ALERTS.c.dedup_key == bindparam("key"),
+        _ALERTS.c.status == "firing",
+    )
+    .with_for_update(of=_ALERTS)
+)
+_SERVICE = select(
+    _SERVICES.c.id, _SERVICES.c.name, _SERVICES.c.escalation_policy_id
+).where(_SERVICES.c.id == bindparam("service_id"))
+_OPEN_GROUP = (
+    select(_INCIDENTS.c.id, _INCIDENTS.c.number)
+    .where(
+        _INCIDENTS.c.service_id == bindparam("service_id"),
+        _INCIDENTS.c.group_key == bindparam("group_key"),
+        _INCIDENTS.c.status != IncidentStatus.RESOLVED,
+    )
+    .with_for_update()
+)
+
+
+class _IncidentKey(NamedTuple):
+    id: int
+    number: int
 
 
 @dataclass(frozen=True)
@@ -100,7 +134,7 @@ def apply(
     return [_apply(session, ctx, integration, event) for event in events]
 
 
-def _known_query(*, one_key: bool) -> Select[tuple[str, str, int]]:
+def _known_query(*, one_key: bool) -> Select[str, str, int]:
     alert, incident = Alert.__table__, Incident.__table__
     keys = (
         alert.c.dedup_key == bindparam("key")
@@ -157,6 +191,12 @@ def known_outcomes(
 def _apply(
     session: Session, ctx: Context, integration: IntegrationRef, event: AlertEvent
 ) -> Outcome:
+    # Triggers read with plain SQL, which does not flush the session: an earlier
+    # event's ORM changes (a resolve) must be in the database first.
+    session.flush()
+    if event.action is AlertAction.TRIGGER:
+        return _trigger(session, ctx, integration, event)
+
     alert = session.scalar(
         select(Alert)
         .where(
@@ -165,9 +205,9 @@ def _apply(
             Alert.status == "firing",
         )
         .with_for_update()
+        # A trigger before it in the transaction may have changed the row.
+        .execution_options(populate_existing=True)
     )
-    if event.action is AlertAction.TRIGGER:
-        return _trigger(session, ctx, integration, event, alert)
     if alert is None or alert.incident_id is None:
         return Outcome(event.dedup_key, IGNORED)
 
@@ -187,99 +227,103 @@ def _apply(
 
 
 def _trigger(
-    session: Session,
-    ctx: Context,
-    integration: IntegrationRef,
-    event: AlertEvent,
-    alert: Alert | None,
+    session: Session, ctx: Context, integration: IntegrationRef, event: AlertEvent
 ) -> Outcome:
+    """A trigger, in plain SQL: in a storm, every new alert comes this way."""
     now = ctx.clock.now()
     digest = event.content_hash()
-    if alert is not None:
-        number = session.scalar(
-            select(Incident.number).where(Incident.id == alert.incident_id)
+    known = session.execute(
+        _OPEN_ALERT, {"integration_id": integration.id, "key": event.dedup_key}
+    ).first()
+    if known is not None:
+        if known.content_hash == digest:
+            return Outcome(event.dedup_key, DUPLICATE, known.number)
+        session.execute(
+            update(_ALERTS)
+            .where(_ALERTS.c.id == known.id)
+            .values(
+                summary=event.summary[:1024],
+                source=event.source[:255],
+                severity=event.severity,
+                labels=dict(event.labels),
+                raw=event.raw,
+                content_hash=digest,
+                event_count=_ALERTS.c.event_count + 1,
+                last_seen_at=now,
+                ends_at=event.ends_at,
+            )
         )
-        if alert.content_hash == digest:
-            return Outcome(event.dedup_key, DUPLICATE, number)
-        alert.summary = event.summary[:1024]
-        alert.source = event.source[:255]
-        alert.severity = event.severity
-        alert.labels = dict(event.labels)
-        alert.raw = event.raw
-        alert.content_hash = digest
-        alert.event_count += 1
-        alert.last_seen_at = now
-        alert.ends_at = event.ends_at
-        return Outcome(event.dedup_key, UPDATED, number)
+        return Outcome(event.dedup_key, UPDATED, known.number)
 
-    service = session.get(Service, integration.service_id)
+    service = session.execute(
+        _SERVICE, {"service_id": integration.service_id}
+    ).one_or_none()
     if service is None:
         raise RuntimeError("integration without a service")
     incident = _open_incident_for(session, ctx, service, integration, event)
-    alert = Alert(
-        integration_id=integration.id,
-        service_id=service.id,
-        incident_id=incident.id,
-        dedup_key=event.dedup_key,
-        status="firing",
-        summary=event.summary[:1024],
-        source=event.source[:255],
-        severity=event.severity,
-        labels=dict(event.labels),
-        raw=event.raw,
-        content_hash=digest,
-        first_seen_at=now,
-        last_seen_at=now,
-        starts_at=event.starts_at,
-        ends_at=event.ends_at,
+    session.execute(
+        insert(_ALERTS),
+        {
+            "integration_id": integration.id,
+            "service_id": service.id,
+            "incident_id": incident.id,
+            "dedup_key": event.dedup_key,
+            "status": "firing",
+            "summary": event.summary[:1024],
+            "source": event.source[:255],
+            "severity": event.severity,
+            "labels": dict(event.labels),
+            "raw": event.raw,
+            "content_hash": digest,
+            "first_seen_at": now,
+            "last_seen_at": now,
+            "starts_at": event.starts_at,
+            "ends_at": event.ends_at,
+        },
     )
-    session.add(alert)
-    session.flush()
     return Outcome(event.dedup_key, CREATED, incident.number)
 
 
 def _open_incident_for(
     session: Session,
     ctx: Context,
-    service: Service,
+    service: Row[int, str, int | None],
     integration: IntegrationRef,
     event: AlertEvent,
-) -> Incident:
+) -> _IncidentKey:
     """The open incident of the event's group, or a new one."""
     actor = integration_actor(integration)
     group_key = f"{integration.id}:{event.group_key}" if event.group_key else None
     if group_key is not None:
-        incident = session.scalar(
-            select(Incident)
-            .where(
-                Incident.service_id == service.id,
-                Incident.group_key == group_key,
-                Incident.status != IncidentStatus.RESOLVED,
-            )
-            .with_for_update()
-        )
-        if incident is not None:
+        row = session.execute(
+            _OPEN_GROUP, {"service_id": service.id, "group_key": group_key}
+        ).first()
+        if row is not None:
+            joined = _IncidentKey(row.id, row.number)
             add_timeline(
                 session,
-                incident,
+                joined,
                 at=ctx.clock.now(),
                 kind="alert_attached",
                 message=f"Alert joined: {event.summary[:200]}",
                 actor=actor,
                 dedup_key=event.dedup_key,
             )
-            return incident
+            return joined
 
-    return incidents.open_incident(
+    opened = incidents.open_incident(
         session,
         ctx,
-        service,
+        service_id=service.id,
+        service_name=service.name,
+        escalation_policy_id=service.escalation_policy_id,
         title=event.summary,
         severity=SEVERITY_TO_INCIDENT.get(event.severity, "sev3"),
         actor=actor,
         group_key=group_key,
         description=event.details,
     )
+    return _IncidentKey(opened.id, opened.number)
 
 
 def _resolve_alert(

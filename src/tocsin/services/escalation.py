@@ -4,26 +4,52 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from tocsin.domain import escalation as rules
 from tocsin.domain.incidents import IncidentStatus
 from tocsin.services.context import Context
-from tocsin.services.paging import page_user
+from tocsin.services.paging import IncidentBrief, page, recipients
 from tocsin.services.records import add_timeline
+from tocsin.store.db import table_of
 from tocsin.store.models import (
     EscalationPolicy,
     EscalationStep,
     EscalationTarget,
     Incident,
     Timer,
-    User,
 )
 
 log = logging.getLogger(__name__)
 
 ESCALATE = "escalate"
+
+_TIMERS = table_of(Timer)
+
+
+def _plan_query() -> Select[int, int | None, int | None, str | None, int | None]:
+    policy = EscalationPolicy.__table__
+    step = EscalationStep.__table__
+    target = EscalationTarget.__table__
+    return (
+        select(
+            policy.c.repeat,
+            step.c.position,
+            step.c.delay_minutes,
+            target.c.target_type,
+            target.c.user_id,
+        )
+        .select_from(policy)
+        .outerjoin(step, step.c.policy_id == policy.c.id)
+        .outerjoin(target, target.c.step_id == step.c.id)
+        .where(policy.c.id == bindparam("policy_id"))
+        .order_by(step.c.position, target.c.id)
+    )
+
+
+# Built once, in plain SQL terms: this runs for every new incident.
+_PLAN = _plan_query()
 
 
 def load_plan(session: Session, policy_id: int | None) -> rules.PolicyPlan | None:
@@ -31,20 +57,7 @@ def load_plan(session: Session, policy_id: int | None) -> rules.PolicyPlan | Non
     if policy_id is None:
         return None
 
-    rows = session.execute(
-        select(
-            EscalationPolicy.repeat,
-            EscalationStep.position,
-            EscalationStep.delay_minutes,
-            EscalationTarget.target_type,
-            EscalationTarget.user_id,
-        )
-        .select_from(EscalationPolicy)
-        .outerjoin(EscalationStep, EscalationStep.policy_id == EscalationPolicy.id)
-        .outerjoin(EscalationTarget, EscalationTarget.step_id == EscalationStep.id)
-        .where(EscalationPolicy.id == policy_id)
-        .order_by(EscalationStep.position, EscalationTarget.id)
-    ).all()
+    rows = session.execute(_PLAN, {"policy_id": policy_id}).all()
     if not rows:
         return None
 
@@ -65,11 +78,13 @@ def load_plan(session: Session, policy_id: int | None) -> rules.PolicyPlan | Non
     return rules.PolicyPlan(steps=steps, repeat=rows[0].repeat)
 
 
-def start(session: Session, ctx: Context, incident: Incident) -> None:
-    """Page the first step of the incident's policy and schedule the second.
+def start(
+    session: Session, ctx: Context, incident: IncidentBrief, policy_id: int | None
+) -> None:
+    """Page the first step of policy `policy_id` and schedule the second.
 
-    The incident must carry its policy (`escalation_policy_id`) already."""
-    plan = load_plan(session, incident.escalation_policy_id)
+    `incident` is new: its escalation position is still step 1 of pass 1."""
+    plan = load_plan(session, policy_id)
     if plan is None or not plan.steps:
         add_timeline(
             session,
@@ -99,7 +114,9 @@ def fire(session: Session, ctx: Context, incident: Incident, timer: Timer) -> No
         log.info("stale escalation timer", extra={"timer_id": timer.id})
         return
 
-    _page_position(session, ctx, incident, plan, wanted)
+    incident.escalation_step = wanted.step
+    incident.escalation_loop = wanted.loop
+    _page_position(session, ctx, IncidentBrief.of(incident), plan, wanted)
 
 
 def stop(session: Session, incident: Incident) -> None:
@@ -112,29 +129,17 @@ def stop(session: Session, incident: Incident) -> None:
 def _page_position(
     session: Session,
     ctx: Context,
-    incident: Incident,
+    incident: IncidentBrief,
     plan: rules.PolicyPlan,
     position: rules.Position,
 ) -> None:
-    with session.no_autoflush:
-        # Without autoflush the timeline, pages and timer go out as a few batched
-        # INSERTs at commit instead of one flush before every query.
-        _page_unflushed(session, ctx, incident, plan, position)
+    """Page the users of `position` and set the timer for the next position.
 
-
-def _page_unflushed(
-    session: Session,
-    ctx: Context,
-    incident: Incident,
-    plan: rules.PolicyPlan,
-    position: rules.Position,
-) -> None:
+    The incident's row must already say it is at `position`."""
     now = ctx.clock.now()
-    incident.escalation_step = position.step
-    incident.escalation_loop = position.loop
     label = rules.describe(position, plan)
 
-    users = _step_users(session, plan.steps[position.step])
+    users = recipients(session, plan.steps[position.step].target_user_ids)
     names = ", ".join(user.name for user in users) or "nobody"
     add_timeline(
         session,
@@ -146,14 +151,14 @@ def _page_unflushed(
         loop=position.loop,
     )
     for user in users:
-        if page_user(session, ctx, incident, user, reason=f"escalation {label}"):
+        if page(session, ctx, incident, user, reason=f"escalation {label}"):
             add_timeline(
                 session,
                 incident,
                 at=now,
                 kind="paged",
                 message=f"Paged {user.name}",
-                user_id=user.id,
+                user_id=user.user_id,
             )
 
     following = rules.following(plan, position)
@@ -167,21 +172,14 @@ def _page_unflushed(
         )
         return
 
-    session.add(
-        Timer(
-            kind=ESCALATE,
-            due_at=rules.next_due(plan, position, now),
-            incident_id=incident.id,
-            payload={"step": following.step, "loop": following.loop},
-            created_at=now,
-        )
+    session.execute(
+        insert(_TIMERS),
+        {
+            "kind": ESCALATE,
+            "due_at": rules.next_due(plan, position, now),
+            "incident_id": incident.id,
+            "payload": {"step": following.step, "loop": following.loop},
+            "created_at": now,
+        },
     )
     ctx.work_queued.set()
-
-
-def _step_users(session: Session, step: rules.StepPlan) -> list[User]:
-    if not step.target_user_ids:
-        return []
-    users = session.scalars(select(User).where(User.id.in_(step.target_user_ids))).all()
-    by_id = {user.id: user for user in users}
-    return [by_id[i] for i in step.target_user_ids if i in by_id]

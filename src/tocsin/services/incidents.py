@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from tocsin.domain.access import Actor, Role, can_see_team, require_role
@@ -14,8 +14,9 @@ from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.schemas import IncidentDetail, IncidentPage, IncidentRead
 from tocsin.services import escalation
 from tocsin.services.context import Context
-from tocsin.services.paging import page_user
+from tocsin.services.paging import IncidentBrief, page_user
 from tocsin.services.records import add_timeline, audit
+from tocsin.store.db import table_of
 from tocsin.store.models import (
     Alert,
     Counter,
@@ -27,6 +28,17 @@ from tocsin.store.models import (
 
 SEVERITIES = ("sev1", "sev2", "sev3", "sev4")
 MAX_NOTE = 20_000
+
+_INCIDENTS = table_of(Incident)
+_COUNTERS = table_of(Counter)
+# Built once, in plain SQL terms: they run for every new incident.
+_INSERT_INCIDENT = insert(_INCIDENTS).returning(_INCIDENTS.c.id, _INCIDENTS.c.number)
+_NEXT_NUMBER = (
+    update(_COUNTERS)
+    .where(_COUNTERS.c.name == "incident_number")
+    .values(value=_COUNTERS.c.value + 1)
+    .returning(_COUNTERS.c.value)
+)
 MAX_NUMBER = 2**31 - 1
 
 
@@ -45,32 +57,45 @@ class IncidentFilter:
 def open_incident(
     session: Session,
     ctx: Context,
-    service: Service,
     *,
+    service_id: int,
+    service_name: str,
+    escalation_policy_id: int | None,
     title: str,
     severity: str,
     actor: Actor,
     group_key: str | None = None,
     description: str = "",
-) -> Incident:
-    """Create a triggered incident and start paging (in the caller's transaction)."""
+) -> IncidentBrief:
+    """Create a triggered incident of the service and start paging with its
+    policy, in the caller's transaction.
+
+    Plain SQL, no ORM objects: this runs for every new alert of a storm.
+    """
     now = ctx.clock.now()
-    number = _next_number(session)
-    incident = Incident(
+    incident_id, number = session.execute(
+        _INSERT_INCIDENT,
+        {
+            "number": _next_number(session),
+            "title": title[:500],
+            "description": description,
+            "status": IncidentStatus.TRIGGERED,
+            "severity": severity,
+            "service_id": service_id,
+            "group_key": group_key,
+            "escalation_policy_id": escalation_policy_id,
+            "created_at": now,
+            "updated_at": now,
+        },
+    ).one()
+    incident = IncidentBrief(
+        id=incident_id,
         number=number,
         title=title[:500],
-        description=description,
-        status=IncidentStatus.TRIGGERED,
         severity=severity,
-        service_id=service.id,
-        group_key=group_key,
-        escalation_policy_id=service.escalation_policy_id,
-        created_at=now,
-        updated_at=now,
+        status=IncidentStatus.TRIGGERED,
+        service_name=service_name,
     )
-    incident.service = service
-    session.add(incident)
-    session.flush()
 
     add_timeline(
         session,
@@ -80,7 +105,7 @@ def open_incident(
         message=f"Incident triggered: {incident.title}",
         actor=actor,
     )
-    escalation.start(session, ctx, incident)
+    escalation.start(session, ctx, incident, escalation_policy_id)
 
     return incident
 
@@ -370,12 +395,7 @@ def _detail(session: Session, incident_id: int) -> IncidentDetail:
 
 def _next_number(session: Session) -> int:
     """The next incident number. The counter row's lock serialises numbering."""
-    value = session.scalar(
-        update(Counter)
-        .where(Counter.name == "incident_number")
-        .values(value=Counter.value + 1)
-        .returning(Counter.value)
-    )
+    value = session.scalar(_NEXT_NUMBER)
     if value is None:
         raise RuntimeError("the incident_number counter is missing; run db upgrade")
     return int(value)
