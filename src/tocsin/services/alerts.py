@@ -177,14 +177,14 @@ def known_outcomes(
     else:
         query, parameters["keys"] = _KNOWN_MANY, keys
     rows = ctx.db.read_once(query, parameters)
-    known = {row.dedup_key: row for row in rows}
+    known = {key: (digest, number) for key, digest, number in rows}
 
     outcomes = []
     for event in events:
-        row = known.get(event.dedup_key)
-        if row is None or row.content_hash != event.content_hash():
+        digest, number = known.get(event.dedup_key, ("", 0))
+        if digest != event.content_hash():
             return None
-        outcomes.append(Outcome(event.dedup_key, DUPLICATE, row.number))
+        outcomes.append(Outcome(event.dedup_key, DUPLICATE, number))
     return outcomes
 
 
