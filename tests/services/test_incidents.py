@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -141,3 +142,29 @@ def test_numbers_outside_the_column_range_are_simply_not_found(
         incidents.get(ctx, SYSTEM, number)
     with pytest.raises(NotFound):
         incidents.acknowledge(ctx, SYSTEM, number)
+
+
+def test_reassigning_to_the_current_assignee_pages_nobody_again(
+    ctx: Context, opened: int
+) -> None:
+    bob = make_user(ctx, "bob@example.com")
+    incidents.reassign(ctx, SYSTEM, opened, bob.id)
+    with ctx.db.read() as session:
+        before = session.scalars(select(OutboxMessage.id)).all()
+
+    incidents.reassign(ctx, SYSTEM, opened, bob.id)
+
+    with ctx.db.read() as session:
+        assert session.scalars(select(OutboxMessage.id)).all() == before
+
+
+@pytest.mark.parametrize(
+    "since",
+    [
+        datetime(9999, 12, 31, 23, 59, tzinfo=timezone(-timedelta(hours=23))),
+        datetime(1, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=23))),
+    ],
+)
+def test_instants_beyond_utc_are_invalid_input(ctx: Context, since: datetime) -> None:
+    with pytest.raises(InvalidInput, match="out of range"):
+        incidents.list_incidents(ctx, SYSTEM, incidents.IncidentFilter(since=since))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -229,6 +229,13 @@ def reassign(ctx: Context, actor: Actor, number: int, user_id: int) -> IncidentR
                 f"{assignee.name} cannot take incident #{number}: they need the "
                 "responder role in the service's team"
             )
+        if (
+            incident.assignee_id == assignee.id
+            and incident.status == IncidentStatus.TRIGGERED
+        ):
+            # Already theirs and waiting for them: paging again would only add
+            # noise (a double click, or several people reassigning at once).
+            return IncidentRead.model_validate(incident)
 
         now = ctx.clock.now()
         incident.assignee_id = assignee.id
@@ -317,6 +324,7 @@ def list_incidents(
     if where.offset < 0:
         raise InvalidInput("offset cannot be negative")
 
+    since, until = _instant(where.since, "since"), _instant(where.until, "until")
     query = select(Incident).join(Service, Incident.service_id == Service.id)
     if where.status:
         query = query.where(Incident.status.in_(where.status))
@@ -326,10 +334,10 @@ def list_incidents(
         query = query.where(Incident.service_id == where.service_id)
     if where.team_id is not None:
         query = query.where(Service.team_id == where.team_id)
-    if where.since is not None:
-        query = query.where(Incident.created_at >= where.since)
-    if where.until is not None:
-        query = query.where(Incident.created_at < where.until)
+    if since is not None:
+        query = query.where(Incident.created_at >= since)
+    if until is not None:
+        query = query.where(Incident.created_at < until)
     if not can_see_team(actor, -1):
         query = query.where(
             Service.team_id.is_(None) | Service.team_id.in_(actor.team_ids)
@@ -372,6 +380,18 @@ def _locked(session: Session, actor: Actor, number: int) -> Incident:
     if incident is None or not can_see_team(actor, incident.service.team_id):
         raise NotFound(f"no incident #{number}")
     return incident
+
+
+def _instant(value: datetime | None, name: str) -> datetime | None:
+    """`value` in UTC; InvalidInput when naive or beyond what UTC can hold."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise InvalidInput(f"{name} needs a time zone offset")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as error:
+        raise InvalidInput(f"{name} is out of range") from error
 
 
 def _check_number(number: int) -> None:
