@@ -175,8 +175,11 @@ def _create_engine(url: str, *, echo: bool) -> Engine:
     if parsed.query.get("nullpool"):
         pool_args["poolclass"] = NullPool
     else:
+        # Enough for every thread that can hold a connection at once: the 40 of
+        # the thread pool that runs sync handlers, the event loop's reads, the
+        # intake writer and the worker. The event loop must never wait here.
         pool_args["pool_size"] = 16
-        pool_args["max_overflow"] = 16
+        pool_args["max_overflow"] = 32
 
     engine = create_engine(url, echo=echo, connect_args=connect_args, **pool_args)
 
