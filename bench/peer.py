@@ -2,9 +2,9 @@
 
 - `sqlite`: the least durable work an intake can do per event and still keep
   it: parse the JSON, then `INSERT OR IGNORE` the dedup key into SQLite (WAL,
-  `synchronous=FULL`, `BEGIN IMMEDIATE`) and commit, on a worker thread as
-  Tocsin's synchronous handlers run. A duplicate inserts nothing, so, as in
-  Tocsin, only new keys cost a durable commit.
+  `synchronous=FULL`, `BEGIN IMMEDIATE`) and commit, on a thread of the pool,
+  one transaction per event. A duplicate inserts nothing, so, as in Tocsin,
+  only new keys cost a durable commit.
 - `bare`: parse the JSON and answer 202. The ceiling of the stack and of the
   load generator on this machine.
 
