@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 from tests.builders import make_integration, make_service, make_user, trigger
 from tocsin.channels.base import Outbound
 from tocsin.clock import ManualClock
+from tocsin.domain.access import SYSTEM
 from tocsin.engine.worker import LEASE, Worker
-from tocsin.services import alerts
+from tocsin.services import alerts, incidents
 from tocsin.services.context import Context
 from tocsin.store.models import DeliveryAttempt, OutboxMessage
 
@@ -90,3 +91,29 @@ def test_a_message_without_a_channel_is_retried_not_dropped(
         assert message.attempts == 1
         assert "no channel" in message.last_error
         assert message.next_attempt_at > ctx.clock.now() - timedelta(minutes=1)
+
+
+def test_a_page_queued_before_an_acknowledgement_is_not_sent(ctx: Context) -> None:
+    queue_pages(ctx, incidents=1)
+    incidents.acknowledge(ctx, SYSTEM, 1)
+    channel = CountingChannel()
+
+    Worker(ctx, {"email": channel}).run_once()
+
+    assert channel.sent == []
+    with ctx.db.read() as session:
+        rows = session.execute(select(OutboxMessage.status, OutboxMessage.last_error))
+        assert {tuple(row) for row in rows} == {
+            ("cancelled", "not sent: incident is acknowledged")
+        }
+
+
+def test_a_sent_page_is_on_the_timeline(ctx: Context) -> None:
+    queue_pages(ctx, incidents=1)
+
+    Worker(ctx, {"email": CountingChannel()}).run_once()
+
+    sent = [e for e in incidents.get(ctx, SYSTEM, 1).timeline if e.kind == "page_sent"]
+    assert sorted(e.message for e in sent) == [
+        f"Page sent to p{i}@example.com by email" for i in range(3)
+    ]

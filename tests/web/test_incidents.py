@@ -100,7 +100,7 @@ def test_detail_shows_alerts_and_the_timeline(
     assert page.status_code == 200
     assert "disk-full on db-1" in page.text
     assert "Incident triggered" in page.text
-    assert "Paged Ann" in page.text
+    assert "Page queued for Ann" in page.text
     assert ">Acknowledge</button>" in page.text
     assert ">Resolve</button>" in page.text
     assert '<label for="note-text">' in page.text

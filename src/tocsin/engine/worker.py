@@ -13,6 +13,7 @@ import random
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, or_, select
@@ -20,6 +21,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from tocsin.channels.base import Channel, DeliveryError, Outbound
 from tocsin.channels.email import EmailChannel
+from tocsin.domain.incidents import IncidentStatus
 from tocsin.services import escalation
 from tocsin.services.context import Context
 from tocsin.services.records import add_timeline
@@ -29,6 +31,11 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=120)
 BATCH = 20
+
+
+@dataclass(frozen=True)
+class _IncidentId:
+    id: int
 
 
 def backoff(attempts: int) -> timedelta:
@@ -118,6 +125,16 @@ class Worker:
             message = session.get(OutboxMessage, message_id)
             if message is None or message.status != "pending":
                 return
+            if message.payload.get("kind") == "page" and message.incident_id:
+                status = session.scalar(
+                    select(Incident.status).where(Incident.id == message.incident_id)
+                )
+                if status != IncidentStatus.TRIGGERED:
+                    # Queued before someone acknowledged (a worker that lagged,
+                    # a mail server that was down): a page now would only ask
+                    # for what is already done.
+                    self._cancel(message_id, f"incident is {status}")
+                    return
             outbound = Outbound(
                 idempotency_key=message.idempotency_key,
                 recipient=message.recipient,
@@ -143,6 +160,15 @@ class Worker:
 
         self._record(message_id, error, elapsed_ms)
 
+    def _cancel(self, message_id: int, why: str) -> None:
+        with self.ctx.db.write() as session:
+            message = session.get(OutboxMessage, message_id)
+            if message is None or message.status != "pending":
+                return
+            message.status = "cancelled"
+            message.lease_until = None
+            message.last_error = f"not sent: {why}"
+
     def _record(self, message_id: int, error: str, elapsed_ms: int) -> None:
         now = self.ctx.clock.now()
         with self.ctx.db.write() as session:
@@ -163,6 +189,18 @@ class Worker:
             if not error:
                 message.status = "sent"
                 message.sent_at = now
+                if message.incident_id is not None:
+                    # The timeline says when a page left, not only that it was
+                    # queued: the difference is what a mail outage looks like.
+                    add_timeline(
+                        session,
+                        _IncidentId(message.incident_id),
+                        at=now,
+                        kind="page_sent",
+                        message=f"Page sent to {message.recipient} by "
+                        f"{message.channel}",
+                        message_id=message.id,
+                    )
                 return
 
             message.last_error = error[:2000]

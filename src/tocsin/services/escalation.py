@@ -157,7 +157,7 @@ def _page_position(
                 incident,
                 at=now,
                 kind="paged",
-                message=f"Paged {user.name}",
+                message=f"Page queued for {user.name}",
                 user_id=user.user_id,
             )
 

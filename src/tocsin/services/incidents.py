@@ -261,7 +261,7 @@ def reassign(ctx: Context, actor: Actor, number: int, user_id: int) -> IncidentR
                 incident,
                 at=now,
                 kind="paged",
-                message=f"Paged {assignee.name}",
+                message=f"Page queued for {assignee.name}",
                 user_id=assignee.id,
             )
         audit(

@@ -140,7 +140,13 @@ def page(
                 "recipient": address,
                 "subject": subject,
                 "body": body,
-                "payload": {"incident_number": incident.number, "reason": reason},
+                # "page" tells the worker this message is stale once someone
+                # acknowledges; other kinds of message will not be.
+                "payload": {
+                    "kind": "page",
+                    "incident_number": incident.number,
+                    "reason": reason,
+                },
                 "idempotency_key": uuid.uuid4().hex,
                 "incident_id": incident.id,
                 "user_id": recipient.user_id,

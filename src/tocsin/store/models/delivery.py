@@ -30,7 +30,7 @@ class OutboxMessage(CreatedAt, Base):
         ForeignKey("incidents.id", ondelete="SET NULL"), index=True
     )
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    # pending | sent | failed
+    # pending | sent | failed | cancelled (a page made stale by an acknowledgement)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]
