@@ -210,3 +210,19 @@ def test_known_outcomes_see_only_open_alerts_of_the_same_integration(
 
     assert alerts.known_outcomes(ctx, other, [trigger("a")]) is None
     assert alerts.known_outcomes(ctx, integration, [trigger("b")]) is None
+
+
+def test_a_worse_alert_joining_a_group_raises_the_incident_severity(
+    ctx: Context,
+) -> None:
+    integration = setup(ctx)
+    alerts.ingest(ctx, integration, [trigger("a", severity="warning", group_key="g")])
+    alerts.ingest(ctx, integration, [trigger("b", severity="critical", group_key="g")])
+    alerts.ingest(ctx, integration, [trigger("c", severity="info", group_key="g")])
+
+    detail = incidents.get(ctx, SYSTEM, 1)
+    assert detail.severity == "sev1"
+    changes = [e for e in detail.timeline if e.kind == "severity_changed"]
+    assert [e.message for e in changes] == [
+        "Severity raised from SEV3 to SEV1: a critical alert joined"
+    ]

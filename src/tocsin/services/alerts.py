@@ -62,7 +62,7 @@ _SERVICE = select(
     _SERVICES.c.id, _SERVICES.c.name, _SERVICES.c.escalation_policy_id
 ).where(_SERVICES.c.id == bindparam("service_id"))
 _OPEN_GROUP = (
-    select(_INCIDENTS.c.id, _INCIDENTS.c.number)
+    select(_INCIDENTS.c.id, _INCIDENTS.c.number, _INCIDENTS.c.severity)
     .where(
         _INCIDENTS.c.service_id == bindparam("service_id"),
         _INCIDENTS.c.group_key == bindparam("group_key"),
@@ -284,6 +284,39 @@ def _trigger(
     return Outcome(event.dedup_key, CREATED, incident.number)
 
 
+def _raise_severity(
+    session: Session,
+    ctx: Context,
+    incident: _IncidentKey,
+    current: str,
+    event: AlertEvent,
+    actor: Actor,
+) -> None:
+    """A worse alert joining a group makes its incident worse; a milder one
+    never lowers it (people may have set it on purpose)."""
+    severity = SEVERITY_TO_INCIDENT.get(event.severity, "sev3")
+    # "sev1" < "sev2" < ...: the lower the number, the worse.
+    if severity >= current:
+        return
+
+    session.execute(
+        update(_INCIDENTS)
+        .where(_INCIDENTS.c.id == incident.id)
+        .values(severity=severity, updated_at=ctx.clock.now())
+    )
+    add_timeline(
+        session,
+        incident,
+        at=ctx.clock.now(),
+        kind="severity_changed",
+        message=f"Severity raised from {current.upper()} to {severity.upper()}: "
+        f"a {event.severity} alert joined",
+        actor=actor,
+        previous=current,
+        severity=severity,
+    )
+
+
 def _open_incident_for(
     session: Session,
     ctx: Context,
@@ -309,6 +342,7 @@ def _open_incident_for(
                 actor=actor,
                 dedup_key=event.dedup_key,
             )
+            _raise_severity(session, ctx, joined, row.severity, event, actor)
             return joined
 
     opened = incidents.open_incident(
