@@ -3,6 +3,7 @@ made safe for a terminal."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -122,10 +123,13 @@ def check_schema(database: Database) -> None:
 
 
 def ensure_sqlite_folder(database: Database) -> None:
-    """Make the folder an SQLite file is to be created in."""
+    """Make the folder and the SQLite file, readable by their owner only."""
     path = _sqlite_path(database)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # The file holds pages with working action links: only its owner may
+        # read it. SQLite gives the -wal and -shm files the same mode.
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
 def _missing_sqlite_file(database: Database) -> Path | None:

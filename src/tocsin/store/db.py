@@ -163,7 +163,13 @@ def table_of(model: type[Any]) -> Table:
 def _create_engine(url: str, *, echo: bool) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10)
+        return create_engine(
+            url,
+            echo=echo,
+            pool_pre_ping=True,
+            pool_size=10,
+            hide_parameters=True,
+        )
 
     database = parsed.database or ""
     connect_args: dict[str, Any] = {"check_same_thread": False, "timeout": 30}
@@ -181,7 +187,15 @@ def _create_engine(url: str, *, echo: bool) -> Engine:
         pool_args["pool_size"] = 16
         pool_args["max_overflow"] = 32
 
-    engine = create_engine(url, echo=echo, connect_args=connect_args, **pool_args)
+    # hide_parameters: an error message must not carry what a user typed (a
+    # password, an alert's text) into the logs.
+    engine = create_engine(
+        url,
+        echo=echo,
+        connect_args=connect_args,
+        hide_parameters=True,
+        **pool_args,
+    )
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
