@@ -127,3 +127,17 @@ def test_an_event_breaking_the_shape_is_refused_with_its_location(
     assert response.status_code == 400
     assert response.json()["detail"].startswith(detail)
     assert count_alerts(ctx) == 0
+
+
+@pytest.mark.parametrize("blank", [" ", "   ", "\t\n"])
+def test_a_dedup_key_of_white_space_alone_is_refused(
+    client: TestClient, keys: Keys, ctx: Context, blank: str
+) -> None:
+    response = client.post(
+        f"/api/v1/intake/generic/{keys.generic}",
+        json=generic_event(dedup_key=blank),
+    )
+
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("dedup_key:")
+    assert count_alerts(ctx) == 0

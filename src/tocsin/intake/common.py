@@ -54,7 +54,10 @@ MAX_INT_DIGITS = 100
 # the raw bytes first, so the common payload skips the walk over every string.
 _SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89abcdefABCDEF])")
 
-Key = Annotated[str, StringConstraints(min_length=1, max_length=MAX_DEDUP_KEY)]
+# A key of spaces alone is almost surely a template that rendered empty.
+Key = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_DEDUP_KEY, pattern=r"\S")
+]
 Summary = Annotated[str, StringConstraints(max_length=MAX_SUMMARY)]
 Source = Annotated[str, StringConstraints(max_length=MAX_SOURCE)]
 Text = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
