@@ -66,3 +66,12 @@ class ConfigError(TocsinError):
     status_code = 500
     title = "Configuration error"
     type_slug = "configuration"
+
+
+class Unavailable(TocsinError):
+    """Tocsin cannot take this now (the database is locked); the sender should
+    retry. Monitoring senders (Alertmanager, Events v2 clients) do."""
+
+    status_code = 503
+    title = "Service unavailable"
+    type_slug = "unavailable"

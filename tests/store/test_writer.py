@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from tocsin.errors import Unavailable
 from tocsin.store.db import Database
 from tocsin.store.models import Counter
 from tocsin.store.writer import Writer
@@ -161,3 +163,35 @@ def test_when_the_transaction_cannot_begin_every_unit_fails(tmp_path: Path) -> N
     finally:
         writer.close()
         nowhere.dispose()
+
+
+class _LockedSession:
+    def connection(self) -> None:
+        raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+
+
+class _LockedDatabase:
+    """A database whose write transaction cannot begin: another process holds
+    the SQLite lock past the busy timeout."""
+
+    @contextmanager
+    def write(self) -> Iterator[_LockedSession]:
+        yield _LockedSession()
+
+
+def test_a_transaction_that_cannot_begin_fails_every_unit_as_unavailable() -> None:
+    writer = Writer(_LockedDatabase())  # type: ignore[arg-type]
+    ran: list[str] = []
+
+    def unit(session: Session) -> None:
+        ran.append("ran")
+
+    try:
+        futures = [writer.submit(unit) for _ in range(3)]
+        for future in futures:
+            with pytest.raises(Unavailable, match="busy"):
+                future.result(WAIT)
+    finally:
+        writer.close()
+
+    assert ran == []

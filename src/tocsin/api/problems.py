@@ -40,7 +40,11 @@ def problem(
 
 
 def from_error(request: Request, error: TocsinError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if error.status_code == 401 else None
+    headers = None
+    if error.status_code == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
+    elif error.status_code == 503:
+        headers = {"Retry-After": "5"}
     return problem(
         error.status_code,
         error.title,

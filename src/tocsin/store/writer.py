@@ -38,8 +38,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from tocsin.errors import Unavailable
 from tocsin.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -138,6 +140,7 @@ class Writer:
         running: _Job | None = None
         try:
             with self.db.write() as session:
+                _begin(session)
                 for job in jobs:
                     running = job
                     job.value = job.unit(session)
@@ -158,3 +161,14 @@ class Writer:
         for job in jobs:
             job.future.set_result(job.value)
         return None
+
+
+def _begin(session: Session) -> None:
+    """Start the write transaction before any unit runs, so a database that
+    stays locked fails the whole batch as unavailable, not its first unit."""
+    try:
+        session.connection()
+    except OperationalError as error:
+        if "locked" in str(error.orig) or "busy" in str(error.orig):
+            raise Unavailable("the database is busy; try again shortly") from error
+        raise
