@@ -22,7 +22,7 @@ from tocsin.errors import (
     TocsinError,
     Unauthenticated,
 )
-from tocsin.services import alerts, catalog, integrations
+from tocsin.services import alerts, catalog, demo, integrations
 from tocsin.services.catalog import StepInput
 from tocsin.services.context import Context
 from tocsin.store.models import (
@@ -553,3 +553,17 @@ def test_disable_and_rotate_name_what_they_cannot_find(
         catalog.disable_integration(ctx, SYSTEM, service, "x")
     with pytest.raises(NotFound, match="no service named 'nope'"):
         catalog.rotate_key(ctx, SYSTEM, "nope", "x")
+
+
+def test_loading_the_demo_again_never_revives_a_rotated_key(ctx: Context) -> None:
+    first = demo.load(ctx)
+    catalog.rotate_key(ctx, SYSTEM, demo.SERVICE, "demo events_v2")
+
+    again = demo.load(ctx)
+
+    assert again.rotated == ("events_v2",)
+    assert "events_v2" not in again.keys
+    assert again.keys["alertmanager"] == first.keys["alertmanager"]
+    with pytest.raises(Unauthenticated):
+        integrations.authenticate(ctx, first.keys["events_v2"], "events_v2")
+    assert len(catalog.get_service(ctx, demo.SERVICE).integrations) == 4

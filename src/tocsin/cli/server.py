@@ -142,4 +142,6 @@ def _print_demo(data: demo.DemoData, base_url: str) -> None:
         console.print(f"  login  {email} / {password}")
     for kind, key in data.keys.items():
         console.print(f"  {kind:<13} key {key}")
+    for kind in data.rotated:
+        console.print(f"  {kind:<13} key rotated (shown once, when it was rotated)")
     console.print(f"  web    {base}/")

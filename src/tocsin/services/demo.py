@@ -39,6 +39,8 @@ class DemoData:
     service: str
     users: tuple[tuple[str, str], ...]
     keys: dict[str, str]
+    # Demo integrations whose key was rotated away from the derived one.
+    rotated: tuple[str, ...] = ()
 
 
 def demo_key(ctx: Context, kind: str) -> str:
@@ -55,17 +57,29 @@ def load(ctx: Context) -> DemoData:
 
     keys = {kind: demo_key(ctx, kind) for kind in integrations.KINDS}
     with ctx.db.read() as session:
-        stored = set(session.scalars(select(Integration.key_hash)))
-    missing = [
-        kind for kind, key in keys.items() if integrations.hash_key(key) not in stored
-    ]
-    for kind in missing:
-        integrations.create(ctx, SERVICE, kind, name=f"demo {kind}", key=keys[kind])
+        rows = session.execute(
+            select(Integration.name, Integration.key_hash)
+            .join(Service, Integration.service_id == Service.id)
+            .where(Service.name == SERVICE)
+        )
+        # Not dict(rows): a Result has keys() and would be read as a mapping.
+        stored = dict(rows.tuples().all())
+
+    rotated = []
+    for kind, key in keys.items():
+        name = f"demo {kind}"
+        if name not in stored:
+            integrations.create(ctx, SERVICE, kind, name=name, key=key)
+        elif stored[name] != integrations.hash_key(key):
+            # Someone rotated it, perhaps because it leaked: never bring the
+            # derived key back, and do not print a key that no longer works.
+            rotated.append(kind)
 
     return DemoData(
         service=SERVICE,
         users=tuple((email, PASSWORD) for email, _, _ in PEOPLE),
-        keys=keys,
+        keys={kind: key for kind, key in keys.items() if kind not in rotated},
+        rotated=tuple(rotated),
     )
 
 
