@@ -43,6 +43,7 @@ def make_user(
         role=role,
         password=password,
         teams=teams,
+        create_teams=True,
     )
 
 

@@ -15,6 +15,8 @@ from tocsin.store.models import ApiToken, AuditRecord, Team, TeamMember, User
 def test_user_add_stores_the_user_with_role_and_teams(
     tocsin: Run, ctx: Context
 ) -> None:
+    for team in ("Ops", "Payments"):
+        assert tocsin("team", "add", team).exit_code == 0
     result = tocsin(
         "user", "add", "Ann@Example.com", "--name", "Ann", "--role", "admin",
         "--team", "Ops", "--team", "Payments",

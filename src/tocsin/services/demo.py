@@ -96,6 +96,7 @@ def _create(ctx: Context) -> None:
                 role=role,
                 password=PASSWORD,
                 teams=(TEAM,),
+                create_teams=True,
             )
 
     now = ctx.clock.now()

@@ -38,6 +38,7 @@ TOKEN_PREFIX = "tcs_"  # noqa: S105 -- a public prefix, not a secret
 SESSION_TTL = timedelta(hours=12)
 LAST_USED_STEP = timedelta(minutes=5)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _passwords = PasswordHash.recommended()
 
 
@@ -63,13 +64,21 @@ def create_user(
     role: str = "responder",
     password: str | None = None,
     teams: tuple[str, ...] = (),
+    create_teams: bool = False,
 ) -> User:
-    """Create a user with an email contact method and optional team memberships."""
+    """Create a user with an email contact method and team memberships.
+
+    Raises NotFound for a team that does not exist, unless `create_teams`
+    (the demo and test builders); InvalidInput for a bad email, name or role.
+    """
     email = email.strip().lower()
     if not _EMAIL.match(email) or len(email) > 320:
         raise InvalidInput(f"{email!r} is not an email address")
     if not name.strip() or len(name) > 200:
         raise InvalidInput("a name of 1 to 200 characters is required")
+    if _CONTROL.search(name):
+        # A name reaches terminals and mail subjects: no escape sequences.
+        raise InvalidInput("a name cannot contain control characters")
     if role not in {r.value for r in Role}:
         raise InvalidInput(f"role must be one of {', '.join(r.value for r in Role)}")
     if password is not None and len(password) < 8:
@@ -97,7 +106,16 @@ def create_user(
                 )
             )
             for team_name in teams:
-                team = ensure_team(session, team_name, now)
+                if create_teams:
+                    team = ensure_team(session, team_name, now)
+                else:
+                    found = session.scalar(select(Team).where(Team.name == team_name))
+                    if found is None:
+                        raise NotFound(
+                            f"no team named {team_name!r}; create it with "
+                            "`tocsin team add`"
+                        )
+                    team = found
                 session.add(TeamMember(team_id=team.id, user_id=user.id))
             audit(
                 session,
