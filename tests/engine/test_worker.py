@@ -106,6 +106,13 @@ def test_a_page_queued_before_an_acknowledgement_is_not_sent(ctx: Context) -> No
         assert {tuple(row) for row in rows} == {
             ("cancelled", "not sent: incident is acknowledged")
         }
+    cancelled = [
+        e.message
+        for e in incidents.get(ctx, SYSTEM, 1).timeline
+        if e.kind == "page_cancelled"
+    ]
+    assert len(cancelled) == 3
+    assert cancelled[0].endswith("not sent: incident is acknowledged")
 
 
 def test_a_sent_page_is_on_the_timeline(ctx: Context) -> None:

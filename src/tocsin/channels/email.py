@@ -38,7 +38,10 @@ class EmailChannel:
         # lost (make_msgid would add a timestamp and a random part).
         mail["Message-ID"] = f"<{message.idempotency_key}@{domain}>"
         mail["X-Tocsin-Idempotency-Key"] = message.idempotency_key
-        mail.set_content(message.body)
+        # 8bit rather than quoted-printable: action links stay whole in the raw
+        # mail (a local mail sink prints it), and every relay today speaks
+        # 8BITMIME (RFC 6152).
+        mail.set_content(message.body, cte="8bit")
         return mail
 
     def send(self, message: Outbound) -> None:

@@ -72,6 +72,9 @@ def serve(
         log_config=None,
         access_log=False,
         server_header=False,
+        # A client that stalls mid-request must not hold a shutdown for ever;
+        # requests still running after this are cut, their writes not answered.
+        timeout_graceful_shutdown=10,
     )
 
 

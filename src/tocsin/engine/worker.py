@@ -168,6 +168,15 @@ class Worker:
             message.status = "cancelled"
             message.lease_until = None
             message.last_error = f"not sent: {why}"
+            if message.incident_id is not None:
+                add_timeline(
+                    session,
+                    _IncidentId(message.incident_id),
+                    at=self.ctx.clock.now(),
+                    kind="page_cancelled",
+                    message=f"Page to {message.recipient} not sent: {why}",
+                    message_id=message.id,
+                )
 
     def _record(self, message_id: int, error: str, elapsed_ms: int) -> None:
         now = self.ctx.clock.now()
