@@ -63,7 +63,7 @@ def load(ctx: Context) -> DemoData:
             .where(Service.name == SERVICE)
         )
         # Not dict(rows): a Result has keys() and would be read as a mapping.
-        stored = dict(rows.tuples().all())
+        stored = dict(rows.all())
 
     rotated = []
     for kind, key in keys.items():
