@@ -132,6 +132,26 @@ def test_a_bad_value_in_the_toml_file_names_the_variable(
     assert detail.startswith("TOCSIN_PORT: ")
 
 
+def test_a_misspelt_key_in_the_toml_file_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    config = tmp_path / "tocsin.toml"
+    config.write_text("smtp_prot = 1025\n")
+
+    detail = refusal(monkeypatch, TOCSIN_CONFIG=str(config))
+
+    assert detail == "smtp_prot: not a Tocsin setting (in TOCSIN_CONFIG)"
+
+
+def test_unknown_tocsin_variables_in_the_environment_are_left_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Other tools (and TOCSIN_CONFIG itself) share the prefix."""
+    monkeypatch.setenv("TOCSIN_TEST_POSTGRES_URL", "postgresql://elsewhere/db")
+
+    assert load_settings().port == 8000
+
+
 def test_a_toml_file_that_does_not_parse_is_refused(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

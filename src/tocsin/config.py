@@ -34,7 +34,7 @@ BACKENDS = ("sqlite", "postgresql")
 class Settings(BaseSettings):
     """Runtime configuration. Environment variables win over the TOML file."""
 
-    model_config = SettingsConfigDict(env_prefix="TOCSIN_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="TOCSIN_", extra="forbid")
 
     database_url: str = Field(
         default="sqlite:///var/tocsin.db",
@@ -190,6 +190,10 @@ def _describe(error: ErrorDetails) -> str:
         message = str(error.get("ctx", {}).get("error", message))
     if not error["loc"]:
         return message
+    if error["type"] == "extra_forbidden":
+        # Only the TOCSIN_CONFIG file can bring an unknown name (the environment
+        # is read field by field): most likely a typo that would go unnoticed.
+        return f"{error['loc'][0]}: not a Tocsin setting (in TOCSIN_CONFIG)"
 
     return f"TOCSIN_{str(error['loc'][0]).upper()}: {message}"
 
