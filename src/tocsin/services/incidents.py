@@ -133,23 +133,7 @@ def acknowledge_locked(
     incident.acknowledged_by_id = actor.user_id
     incident.updated_at = now
     escalation.stop(session, incident)
-    add_timeline(
-        session,
-        incident,
-        at=now,
-        kind="acknowledged",
-        message=f"Acknowledged by {actor.label}",
-        actor=actor,
-    )
-    audit(
-        session,
-        actor,
-        at=now,
-        action="incident.acknowledge",
-        object_type="incident",
-        object_id=incident.id,
-        number=incident.number,
-    )
+    _record(session, incident, actor, now, IncidentAction.ACKNOWLEDGE, "Acknowledged")
     return True
 
 
@@ -183,24 +167,37 @@ def resolve_locked(
         .where(Alert.incident_id == incident.id, Alert.status == "firing")
         .values(status="resolved", resolved_at=now)
     )
+    _record(session, incident, actor, now, IncidentAction.RESOLVE, "Resolved")
+    return True
+
+
+def _record(
+    session: Session,
+    incident: Incident,
+    actor: Actor,
+    now: datetime,
+    action: IncidentAction,
+    done: str,
+) -> None:
+    """The timeline entry ("acknowledged", "resolved") and the audit record of a
+    status change made by `actor`."""
     add_timeline(
         session,
         incident,
         at=now,
-        kind="resolved",
-        message=f"Resolved by {actor.label}",
+        kind=done.lower(),
+        message=f"{done} by {actor.label}",
         actor=actor,
     )
     audit(
         session,
         actor,
         at=now,
-        action="incident.resolve",
+        action=f"incident.{action}",
         object_type="incident",
         object_id=incident.id,
         number=incident.number,
     )
-    return True
 
 
 def reassign(ctx: Context, actor: Actor, number: int, user_id: int) -> IncidentRead:
