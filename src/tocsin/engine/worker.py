@@ -22,7 +22,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from tocsin.channels.base import Channel, DeliveryError, Outbound
 from tocsin.channels.email import EmailChannel
 from tocsin.domain.incidents import IncidentStatus
-from tocsin.services import escalation
+from tocsin.engine.timers import HANDLERS
 from tocsin.services.context import Context
 from tocsin.services.records import add_timeline
 from tocsin.store.models import DeliveryAttempt, Incident, OutboxMessage, Timer
@@ -99,8 +99,11 @@ class Worker:
                         .where(Incident.id == timer.incident_id)
                         .with_for_update()
                     )
-                if timer.kind == escalation.ESCALATE and incident is not None:
-                    escalation.fire(session, self.ctx, incident, timer)
+                handler = HANDLERS.get(timer.kind)
+                if handler is None:
+                    log.warning("no handler for timer", extra={"kind": timer.kind})
+                else:
+                    handler(session, self.ctx, timer, incident)
                 session.delete(timer)
         except Exception as error:
             log.exception("timer failed", extra={"timer_id": timer_id})

@@ -1,0 +1,32 @@
+"""Which service carries out a due timer of each kind.
+
+A feature that needs something done later (an escalation step, a shift
+reminder, a check, an overdue task) writes a `Timer` row with its own `kind`
+and adds one line here. The worker claims the row, opens a write transaction,
+locks the incident when the timer has one, and calls the handler; a handler
+that raises is retried with backoff, so it must be safe to run twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
+from tocsin.services import escalation
+from tocsin.services.context import Context
+from tocsin.store.models import Incident, Timer
+
+TimerHandler = Callable[[Session, Context, Timer, Incident | None], None]
+
+
+def _escalate(
+    session: Session, ctx: Context, timer: Timer, incident: Incident | None
+) -> None:
+    if incident is not None:
+        escalation.fire(session, ctx, incident, timer)
+
+
+HANDLERS: dict[str, TimerHandler] = {
+    escalation.ESCALATE: _escalate,
+}
