@@ -23,7 +23,6 @@ def test_notice_goes_to_email_contacts_or_login_address(ctx: Context) -> None:
                 kind="email",
                 address="ada@pager.example",
                 created_at=ctx.clock.now(),
-                created_at=ctx.clock.now(),
             )
         )
         session.execute(delete(ContactMethod).where(ContactMethod.user_id == bob.id))

@@ -49,7 +49,8 @@ def notify(
         .where(ContactMethod.user_id.in_(wanted), ContactMethod.kind == "email")
         .order_by(ContactMethod.id)
     ):
-        contacts[user_id].append(address)
+        if user_id in contacts:
+            contacts[user_id].append(address)
 
     now = ctx.clock.now()
     rows = [
