@@ -23,6 +23,16 @@ from tocsin.store.models.services import (
     Integration,
     Service,
 )
+from tocsin.store.models.status_page import (
+    StatusComponent,
+    StatusComponentChange,
+    StatusComponentGroup,
+    StatusIncident,
+    StatusIncidentUpdate,
+    StatusMaintenance,
+    StatusSubscribeAttempt,
+    StatusSubscriber,
+)
 
 __all__ = [
     "Alert",
@@ -39,6 +49,14 @@ __all__ = [
     "Integration",
     "OutboxMessage",
     "Service",
+    "StatusComponent",
+    "StatusComponentChange",
+    "StatusComponentGroup",
+    "StatusIncident",
+    "StatusIncidentUpdate",
+    "StatusMaintenance",
+    "StatusSubscribeAttempt",
+    "StatusSubscriber",
     "Team",
     "TeamMember",
     "TimelineEntry",
