@@ -6,18 +6,20 @@ the two in step.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -88,6 +90,23 @@ class Settings(BaseSettings):
         default=False,
         description="Mark session cookies Secure; turn on behind HTTPS.",
     )
+    outbound_allow_private: bool = Field(
+        default=False,
+        description=(
+            "Let outgoing requests (webhooks, Slack, Teams, SMS) reach private "
+            "networks (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7)."
+        ),
+    )
+    outbound_allowed_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "CIDRs outgoing requests may reach even when not public, "
+            "comma-separated (e.g. `127.0.0.1/32`)."
+        ),
+    )
+    outbound_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds before an outgoing request fails."
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -118,6 +137,23 @@ class Settings(BaseSettings):
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an absolute http:// or https:// URL")
+        return value
+
+    @field_validator("outbound_allowed_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("outbound_allowed_networks")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise ValueError(f"{cidr!r} is not an IP network (CIDR)") from None
         return value
 
     @field_validator("log_level", mode="before")
