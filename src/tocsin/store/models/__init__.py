@@ -8,6 +8,7 @@ from tocsin.store.models.delivery import (
     Timer,
 )
 from tocsin.store.models.incidents import Alert, Counter, Incident, TimelineEntry
+from tocsin.store.models.notifications import NotificationRule
 from tocsin.store.models.people import (
     ApiToken,
     ContactMethod,
@@ -61,6 +62,7 @@ __all__ = [
     "Incident",
     "Integration",
     "MailAddress",
+    "NotificationRule",
     "OutboxMessage",
     "Service",
     "StatusComponent",

@@ -34,10 +34,19 @@ class ContactMethod(CreatedAt, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    # email for now; sms, voice, slack, teams and push come with their channels.
+    # email, sms, voice, slack, teams, webhook: see tocsin.services.contacts.
     kind: Mapped[str] = mapped_column(String(20))
-    address: Mapped[str] = mapped_column(String(320))
+    # Long enough for a Teams workflow URL, which carries its signature.
+    address: Mapped[str] = mapped_column(String(1000))
     label: Mapped[str] = mapped_column(String(100), default="")
+    # The whsec_ secret a webhook contact's pages are signed with (Standard
+    # Webhooks); empty for other kinds.
+    signing_secret: Mapped[str] = mapped_column(String(100), default="")
+    # Throttling (tocsin.services.paging): pages sent in the window that began
+    # at throttle_started_at, and pages folded into one later summary.
+    throttle_started_at: Mapped[datetime | None]
+    throttle_sent: Mapped[int] = mapped_column(default=0)
+    throttle_folded: Mapped[int] = mapped_column(default=0)
 
     user: Mapped[User] = relationship(back_populates="contact_methods")
 
