@@ -90,6 +90,12 @@ class Settings(BaseSettings):
         default=False,
         description="Mark session cookies Secure; turn on behind HTTPS.",
     )
+    status_page_title: str = Field(
+        default="Status",
+        min_length=1,
+        max_length=100,
+        description="The public status page's name, in its pages, feed and mail.",
+    )
     outbound_allow_private: bool = Field(
         default=False,
         description=(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.services import escalation
 from tocsin.services.context import Context
+from tocsin.services.status_page import MAINTENANCE_TIMER, on_maintenance_timer
 from tocsin.store.models import Incident, Timer
 
 TimerHandler = Callable[[Session, Context, Timer, Incident | None], None]
@@ -29,4 +30,5 @@ def _escalate(
 
 HANDLERS: dict[str, TimerHandler] = {
     escalation.ESCALATE: _escalate,
+    MAINTENANCE_TIMER: on_maintenance_timer,
 }

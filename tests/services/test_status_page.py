@@ -1,0 +1,379 @@
+"""Status page use cases: component states follow public incidents, maintenance
+and the operator; publish_update opens and updates the linked public incident."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from tests.builders import actor_of, make_integration, make_service, make_user, trigger
+from tocsin.clock import ManualClock
+from tocsin.domain.access import SYSTEM, Actor
+from tocsin.engine.worker import Worker
+from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tocsin.services import alerts
+from tocsin.services import status_page as sp
+from tocsin.services.context import Context
+from tocsin.store.models import (
+    AuditRecord,
+    Incident,
+    StatusComponentChange,
+    TimelineEntry,
+)
+
+
+def open_incident(
+    ctx: Context, key: str = "disk-full", severity: str = "critical"
+) -> int:
+    """Open a Tocsin incident on checkout by alert; returns its id."""
+    integration, _ = make_integration(ctx, "checkout")
+    [outcome] = alerts.ingest(ctx, integration, [trigger(key, severity=severity)])
+    with ctx.db.read() as session:
+        found = session.scalar(
+            select(Incident.id).where(Incident.number == outcome.incident_number)
+        )
+    assert found is not None
+    return found
+
+
+def state_of(ctx: Context, name: str) -> str:
+    return sp.get_component(ctx, name).state
+
+
+@pytest.fixture
+def components(ctx: Context) -> None:
+    make_service(ctx, "checkout")
+    sp.create_group(ctx, SYSTEM, "Payments")
+    sp.create_component(ctx, SYSTEM, "API", group="Payments", service="checkout")
+    sp.create_component(ctx, SYSTEM, "Dashboard")
+
+
+def test_component_stays_degraded_until_both_incidents_resolve(
+    ctx: Context, components: None
+) -> None:
+    """A component with two open incidents stays affected until both resolve,
+    showing the worst impact while both are open."""
+    first = sp.create_incident(
+        ctx,
+        SYSTEM,
+        title="Slow API",
+        impact="degraded",
+        components=["API"],
+        message="Looking into slowness",
+    )
+    second = sp.create_incident(
+        ctx,
+        SYSTEM,
+        title="API errors",
+        impact="partial_outage",
+        components=["API"],
+        message="Some requests fail",
+    )
+    assert state_of(ctx, "API") == "partial_outage"
+
+    sp.add_update(ctx, SYSTEM, second.id, message="Fixed", stage="resolved")
+    assert state_of(ctx, "API") == "degraded"
+
+    sp.add_update(ctx, SYSTEM, first.id, message="Fast again", stage="resolved")
+    assert state_of(ctx, "API") == "operational"
+    assert state_of(ctx, "Dashboard") == "operational"
+
+
+def test_manual_state_wins_until_set_back_to_auto(
+    ctx: Context, components: None
+) -> None:
+    """An operator's state holds through incidents resolving; `auto` hands the
+    component back to its incidents."""
+    incident = sp.create_incident(
+        ctx,
+        SYSTEM,
+        title="Outage",
+        impact="major_outage",
+        components=["API"],
+        message="Down",
+    )
+    sp.set_component_state(ctx, SYSTEM, "API", "degraded")
+    assert state_of(ctx, "API") == "degraded"
+
+    sp.add_update(ctx, SYSTEM, incident.id, message="Up", stage="resolved")
+    assert state_of(ctx, "API") == "degraded"
+
+    sp.set_component_state(ctx, SYSTEM, "API", "auto")
+    assert state_of(ctx, "API") == "operational"
+
+
+def test_every_state_change_is_recorded_once(
+    ctx: Context, clock: ManualClock, components: None
+) -> None:
+    """The history holds one row per change of effective state, not per update."""
+    incident = sp.create_incident(
+        ctx,
+        SYSTEM,
+        title="Outage",
+        impact="major_outage",
+        components=["API"],
+        message="Down",
+    )
+    clock.advance(minutes=5)
+    sp.add_update(ctx, SYSTEM, incident.id, message="Still down", stage="identified")
+    clock.advance(minutes=5)
+    sp.add_update(ctx, SYSTEM, incident.id, message="Up", stage="resolved")
+
+    api = sp.get_component(ctx, "API")
+    with ctx.db.read() as session:
+        states = session.scalars(
+            select(StatusComponentChange.state)
+            .where(StatusComponentChange.component_id == api.id)
+            .order_by(StatusComponentChange.id)
+        ).all()
+    assert states == ["operational", "major_outage", "operational"]
+
+
+def test_publish_update_opens_then_updates_the_linked_public_incident(
+    ctx: Context, components: None
+) -> None:
+    """The first post opens a public incident on the service's components with
+    an impact from the severity; later posts add updates; each is on the
+    incident's timeline and audited."""
+    incident_id = open_incident(ctx, severity="critical")
+    ann = make_user(ctx, "ann@example.com", teams=("Ops",))
+    actor = actor_of(ctx, ann, kind="user")
+
+    with ctx.db.write() as session:
+        first = sp.publish_update(
+            session,
+            ctx,
+            incident_id=incident_id,
+            message="We are looking into it",
+            stage="investigating",
+            actor=actor,
+        )
+    with ctx.db.write() as session:
+        second = sp.publish_update(
+            session,
+            ctx,
+            incident_id=incident_id,
+            message="All fixed",
+            stage="resolved",
+            actor=actor,
+        )
+
+    assert first.id == second.id
+    assert first.title == "Disruption to API"
+    assert first.components == ["API"]
+    assert first.impact == "major_outage"
+    assert first.incident_number is not None
+    assert [u.stage for u in second.updates] == ["investigating", "resolved"]
+    assert second.resolved_at is not None
+    assert state_of(ctx, "API") == "operational"
+    with ctx.db.read() as session:
+        kinds = session.scalars(
+            select(TimelineEntry.kind).where(TimelineEntry.incident_id == incident_id)
+        ).all()
+        actions = session.scalars(
+            select(AuditRecord.action).where(AuditRecord.actor_id == ann.id)
+        ).all()
+    assert kinds.count("status_page_update") == 2
+    assert "status_incident.create" in actions
+    assert actions.count("status_incident.update") == 2
+
+
+def test_publish_update_is_in_the_callers_transaction(
+    ctx: Context, components: None
+) -> None:
+    """A caller's failure after publishing rolls the post back with its own work."""
+    incident_id = open_incident(ctx)
+    with pytest.raises(RuntimeError), ctx.db.write() as session:
+        sp.publish_update(
+            session,
+            ctx,
+            incident_id=incident_id,
+            message="Looking",
+            stage="investigating",
+            actor=SYSTEM,
+        )
+        raise RuntimeError("the caller failed")
+
+    assert sp.list_incidents(ctx) == []
+    assert state_of(ctx, "API") == "operational"
+
+
+def test_publish_update_refuses_bad_input_and_unseen_incidents(
+    ctx: Context, components: None
+) -> None:
+    """A bad stage or empty message is invalid input; a viewer is forbidden; a
+    responder of another team cannot find the incident."""
+    incident_id = open_incident(ctx)
+    viewer = actor_of(ctx, make_user(ctx, "vera@example.com", role="viewer"))
+    outsider = actor_of(ctx, make_user(ctx, "pete@example.com", teams=("Payments",)))
+
+    cases: list[tuple[Actor, str, str, type[Exception]]] = [
+        (SYSTEM, "x", "done-ish", InvalidInput),
+        (SYSTEM, "  ", "resolved", InvalidInput),
+        (viewer, "x", "resolved", Forbidden),
+        (outsider, "x", "resolved", NotFound),
+    ]
+    for actor, message, stage, error in cases:
+        with pytest.raises(error), ctx.db.write() as session:
+            sp.publish_update(
+                session,
+                ctx,
+                incident_id=incident_id,
+                message=message,
+                stage=stage,
+                actor=actor,
+            )
+    assert sp.list_incidents(ctx) == []
+
+
+def test_only_one_public_incident_per_tocsin_incident(
+    ctx: Context, components: None
+) -> None:
+    """Opening a second public incident for the same Tocsin incident conflicts."""
+    incident_id = open_incident(ctx)
+    with ctx.db.read() as session:
+        number = session.scalar(
+            select(Incident.number).where(Incident.id == incident_id)
+        )
+    assert number is not None
+    sp.create_incident(
+        ctx,
+        SYSTEM,
+        title="Outage",
+        impact="degraded",
+        components=["API"],
+        message="Down",
+        incident_number=number,
+    )
+    with pytest.raises(Conflict):
+        sp.create_incident(
+            ctx,
+            SYSTEM,
+            title="Again",
+            impact="degraded",
+            components=[],
+            message="Down",
+            incident_number=number,
+        )
+
+
+def test_managing_the_page_needs_the_manager_role(
+    ctx: Context, components: None
+) -> None:
+    """A responder cannot add components or open public incidents directly."""
+    responder = actor_of(ctx, make_user(ctx, "ann@example.com"))
+    with pytest.raises(Forbidden):
+        sp.create_component(ctx, responder, "Search")
+    with pytest.raises(Forbidden):
+        sp.create_incident(
+            ctx, responder, title="x", impact="degraded", components=[], message="x"
+        )
+
+
+def test_bad_component_input_changes_nothing(ctx: Context, components: None) -> None:
+    """Duplicate names, control characters, unknown groups and states are refused."""
+    with pytest.raises(Conflict):
+        sp.create_component(ctx, SYSTEM, "API")
+    with pytest.raises(InvalidInput):
+        sp.create_component(ctx, SYSTEM, "Bad\x1bname")
+    with pytest.raises(NotFound):
+        sp.create_component(ctx, SYSTEM, "Search", group="Nope")
+    with pytest.raises(InvalidInput):
+        sp.set_component_state(ctx, SYSTEM, "API", "on fire")
+    with pytest.raises(InvalidInput):
+        sp.create_incident(
+            ctx,
+            SYSTEM,
+            title="x",
+            impact="maintenance",
+            components=["API"],
+            message="x",
+        )
+
+    assert [c.name for c in sp.list_components(ctx)] == ["API", "Dashboard"]
+
+
+def test_maintenance_puts_components_under_maintenance_on_time(
+    ctx: Context, clock: ManualClock, components: None
+) -> None:
+    """Timers move components into maintenance at the start and out at the end;
+    an incident during maintenance shows as the incident."""
+    start = clock.now() + timedelta(hours=1)
+    window = sp.schedule_maintenance(
+        ctx,
+        SYSTEM,
+        title="Database upgrade",
+        starts_at=start,
+        ends_at=start + timedelta(hours=2),
+        components=["API"],
+    )
+    assert window.phase == "upcoming"
+    worker = Worker(ctx, channels={})
+
+    clock.set(start)
+    worker.run_once()
+    assert state_of(ctx, "API") == "maintenance"
+
+    incident = sp.create_incident(
+        ctx,
+        SYSTEM,
+        title="Errors",
+        impact="degraded",
+        components=["API"],
+        message="x",
+    )
+    assert state_of(ctx, "API") == "degraded"
+    sp.add_update(ctx, SYSTEM, incident.id, message="ok", stage="resolved")
+    assert state_of(ctx, "API") == "maintenance"
+
+    clock.set(start + timedelta(hours=2))
+    worker.run_once()
+    assert state_of(ctx, "API") == "operational"
+    assert sp.list_maintenance(ctx)[0].phase == "completed"
+
+
+def test_cancelling_running_maintenance_ends_it_at_once(
+    ctx: Context, clock: ManualClock, components: None
+) -> None:
+    """A cancelled window frees its components; cancelling again conflicts."""
+    window = sp.schedule_maintenance(
+        ctx,
+        SYSTEM,
+        title="Upgrade",
+        starts_at=clock.now(),
+        ends_at=clock.now() + timedelta(hours=1),
+        components=["Dashboard"],
+    )
+    assert state_of(ctx, "Dashboard") == "maintenance"
+
+    cancelled = sp.cancel_maintenance(ctx, SYSTEM, window.id)
+    assert cancelled.phase == "cancelled"
+    assert state_of(ctx, "Dashboard") == "operational"
+    with pytest.raises(Conflict):
+        sp.cancel_maintenance(ctx, SYSTEM, window.id)
+
+
+def test_maintenance_times_are_checked(
+    ctx: Context, clock: ManualClock, components: None
+) -> None:
+    """Backwards, past, naive and endless windows are refused."""
+    now = clock.now()
+    bad = [
+        (now + timedelta(hours=2), now + timedelta(hours=1)),
+        (now - timedelta(hours=2), now - timedelta(hours=1)),
+        (now.replace(tzinfo=None), now + timedelta(hours=1)),
+        (now, now + timedelta(days=30)),
+    ]
+    for starts_at, ends_at in bad:
+        with pytest.raises(InvalidInput):
+            sp.schedule_maintenance(
+                ctx,
+                SYSTEM,
+                title="x",
+                starts_at=starts_at,
+                ends_at=ends_at,
+                components=["API"],
+            )
+    assert sp.list_maintenance(ctx) == []
