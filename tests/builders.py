@@ -7,6 +7,7 @@ refs, so tests read as "given a service paging Ann then Bob".
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -146,3 +147,39 @@ def team_id(ctx: Context, name: str) -> int:
         if found is None:
             raise LookupError(name)
         return found
+
+
+def make_schedule(
+    ctx: Context,
+    name: str = "Ops primary",
+    *,
+    members: Sequence[User] = (),
+    team: str = "Ops",
+    time_zone: str = "UTC",
+    shift_unit: str = "days",
+    shift_count: int = 1,
+    start_local: datetime | None = None,
+) -> int:
+    """A schedule with one layer rotating through `members` (none: no layer),
+    its first handoff at `start_local` (default 2026-03-01 09:00 local)."""
+    from tocsin.services import schedule_edits
+
+    with ctx.db.write() as session:
+        users.ensure_team(session, team, ctx.clock.now())
+    schedule = schedule_edits.create_schedule(
+        ctx, SYSTEM, name=name, team=team, time_zone=time_zone
+    )
+    if members:
+        schedule_edits.add_layer(
+            ctx,
+            SYSTEM,
+            schedule.id,
+            schedule_edits.LayerInput(
+                name="Primary",
+                members=tuple(user.id for user in members),
+                shift_unit=shift_unit,
+                shift_count=shift_count,
+                start_local=start_local or datetime(2026, 3, 1, 9, 0),  # noqa: DTZ001
+            ),
+        )
+    return schedule.id

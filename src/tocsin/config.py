@@ -90,6 +90,25 @@ class Settings(BaseSettings):
         default=False,
         description="Mark session cookies Secure; turn on behind HTTPS.",
     )
+    report_rate_limit: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="Public reports one client address may send per window.",
+    )
+    report_rate_window_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=7 * 24 * 60,
+        description="The window of `report_rate_limit`, in minutes.",
+    )
+    report_reminder_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=24 * 60,
+        description="Minutes between reminders to the triage owner of a report "
+        "nobody has triaged.",
+    )
     status_page_title: str = Field(
         default="Status",
         min_length=1,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Read(BaseModel):
@@ -50,6 +50,12 @@ class ServiceRef(_Read):
     name: str
 
 
+class IncidentTypeRef(_Read):
+    id: int
+    key: str
+    name: str
+
+
 class IncidentRead(_Read):
     id: int
     number: int
@@ -65,6 +71,25 @@ class IncidentRead(_Read):
     acknowledged_by: UserRef | None
     resolved_at: datetime | None
     resolved_by: UserRef | None
+    # Triage (tocsin.services.triage). Defaults keep older callers valid.
+    priority: str | None = None
+    impact: str | None = None
+    urgency: str | None = None
+    incident_type: IncidentTypeRef | None = None
+    stage: str | None = None
+    affected_services: list[ServiceRef] = Field(default_factory=list)
+    customers_affected: int | None = None
+    customers_affected_estimated: bool = False
+    business_impact: str = ""
+    impact_financial: bool = False
+    impact_reputational: bool = False
+    impact_legal: bool = False
+    declared: bool = False
+    declared_reason: str = ""
+    declared_at: datetime | None = None
+    declared_by_label: str = ""
+    identified_at: datetime | None = None
+    monitoring_at: datetime | None = None
 
 
 class IncidentDetail(IncidentRead):

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from tocsin.services import escalation
+from tocsin.services import escalation, schedule_reminders
 from tocsin.services.context import Context
 from tocsin.services.status_page import MAINTENANCE_TIMER, on_maintenance_timer
 from tocsin.store.models import Incident, Timer
@@ -30,5 +30,6 @@ def _escalate(
 
 HANDLERS: dict[str, TimerHandler] = {
     escalation.ESCALATE: _escalate,
+    schedule_reminders.SHIFT_REMINDER: schedule_reminders.fire,
     MAINTENANCE_TIMER: on_maintenance_timer,
 }

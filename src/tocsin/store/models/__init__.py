@@ -17,6 +17,14 @@ from tocsin.store.models.people import (
     User,
     WebSession,
 )
+from tocsin.store.models.schedules import (
+    CalendarFeed,
+    Schedule,
+    ScheduleLayer,
+    ScheduleOverride,
+    ScheduleRotation,
+    ScheduleRotationMember,
+)
 from tocsin.store.models.services import (
     EscalationPolicy,
     EscalationStep,
@@ -48,6 +56,7 @@ __all__ = [
     "ApiToken",
     "AuditRecord",
     "Base",
+    "CalendarFeed",
     "ChangeEvent",
     "ContactMethod",
     "Counter",
@@ -64,6 +73,11 @@ __all__ = [
     "MailAddress",
     "NotificationRule",
     "OutboxMessage",
+    "Schedule",
+    "ScheduleLayer",
+    "ScheduleOverride",
+    "ScheduleRotation",
+    "ScheduleRotationMember",
     "Service",
     "StatusComponent",
     "StatusComponentChange",

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import ForeignKey, Index, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tocsin.store.models.base import Base, CreatedAt
 from tocsin.store.models.people import User
 from tocsin.store.models.services import Integration, Service
+from tocsin.store.models.triage import IncidentType
 from tocsin.store.types import JSONType
 
 
@@ -55,7 +56,50 @@ class Incident(CreatedAt, Base):
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime]
 
+    # Triage (tocsin.services.triage): priority comes from impact x urgency.
+    priority: Mapped[str | None] = mapped_column(String(10))
+    impact: Mapped[str | None] = mapped_column(String(10))
+    urgency: Mapped[str | None] = mapped_column(String(10))
+    incident_type_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incident_types.id", ondelete="SET NULL")
+    )
+    # investigating | identified | monitoring | resolved, once declared.
+    stage: Mapped[str | None] = mapped_column(String(20))
+    customers_affected: Mapped[int | None]
+    # True when customers_affected is a guess rather than a count.
+    customers_affected_estimated: Mapped[bool] = mapped_column(
+        default=False, server_default=false()
+    )
+    business_impact: Mapped[str] = mapped_column(Text, default="", server_default="")
+    impact_financial: Mapped[bool] = mapped_column(
+        default=False, server_default=false()
+    )
+    impact_reputational: Mapped[bool] = mapped_column(
+        default=False, server_default=false()
+    )
+    impact_legal: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Declared: opened on purpose by a person or a declaration trigger. The
+    # lifecycle stamps below are set once and never overwritten.
+    declared: Mapped[bool] = mapped_column(default=False, server_default=false())
+    declared_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    declared_at: Mapped[datetime | None]
+    declared_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    declared_by_label: Mapped[str] = mapped_column(
+        String(200), default="", server_default=""
+    )
+    identified_at: Mapped[datetime | None]
+    monitoring_at: Mapped[datetime | None]
+
     service: Mapped[Service] = relationship()
+    # Selectin, not joined: a joined load would put an outer join under the
+    # FOR UPDATE of a locked incident, which PostgreSQL refuses.
+    incident_type: Mapped[IncidentType | None] = relationship(lazy="selectin")
+    affected_services: Mapped[list[Service]] = relationship(
+        secondary="incident_services",
+        order_by="Service.name",
+        lazy="selectin",
+        viewonly=True,
+    )
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     acknowledged_by: Mapped[User | None] = relationship(
         foreign_keys=[acknowledged_by_id]

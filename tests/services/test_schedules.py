@@ -1,0 +1,123 @@
+"""Schedules as escalation and triage ask them: who is on call at an instant,
+and where nobody is."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from tests.builders import make_schedule, make_user
+from tocsin.domain.access import SYSTEM
+from tocsin.errors import InvalidInput, NotFound
+from tocsin.services import schedule_edits, schedules
+from tocsin.services.context import Context
+from tocsin.store.models import AuditRecord, User
+
+
+def _at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 3, day, hour, minute, tzinfo=UTC)
+
+
+def test_on_call_at_follows_the_daily_rotation(ctx: Context) -> None:
+    """Each member takes a day in turn, handing off at 09:00."""
+    ann, bob = make_user(ctx, "ann@example.com"), make_user(ctx, "bob@example.com")
+    schedule_id = make_schedule(ctx, members=[ann, bob])
+
+    with ctx.db.read() as session:
+        assert schedules.on_call_at(session, schedule_id, _at(1, 9)) == [ann.id]
+        assert schedules.on_call_at(session, schedule_id, _at(2, 8, 59)) == [ann.id]
+        assert schedules.on_call_at(session, schedule_id, _at(2, 9)) == [bob.id]
+        assert schedules.on_call_at(session, schedule_id, _at(3, 9)) == [ann.id]
+
+
+def test_on_call_at_is_empty_before_the_rotation_starts(ctx: Context) -> None:
+    """Before the first handoff nobody is on call: a gap, not an error."""
+    ann = make_user(ctx, "ann@example.com")
+    schedule_id = make_schedule(ctx, members=[ann])
+
+    with ctx.db.read() as session:
+        assert schedules.on_call_at(session, schedule_id, _at(1, 8)) == []
+        found = schedules.gaps(session, schedule_id, _at(1, 0), _at(2, 0))
+
+    assert found == [(_at(1, 0), _at(1, 9))]
+
+
+def test_an_override_wins_and_leaves_the_shifts_around_it(ctx: Context) -> None:
+    """An override covers its span only; the rotation resumes at its end."""
+    ann, bob = make_user(ctx, "ann@example.com"), make_user(ctx, "bob@example.com")
+    carol = make_user(ctx, "carol@example.com")
+    schedule_id = make_schedule(ctx, members=[ann, bob])
+    schedule_edits.add_override(
+        ctx, SYSTEM, schedule_id, user_id=carol.id, start=_at(2, 12), end=_at(2, 14)
+    )
+
+    with ctx.db.read() as session:
+        assert schedules.on_call_at(session, schedule_id, _at(2, 11)) == [bob.id]
+        assert schedules.on_call_at(session, schedule_id, _at(2, 12)) == [carol.id]
+        assert schedules.on_call_at(session, schedule_id, _at(2, 14)) == [bob.id]
+
+
+def test_a_deactivated_member_is_never_on_call(ctx: Context) -> None:
+    """A deactivated user's shifts are gaps, so nobody pages them."""
+    ann = make_user(ctx, "ann@example.com")
+    schedule_id = make_schedule(ctx, members=[ann])
+    with ctx.db.write() as session:
+        session.scalars(select(User).where(User.id == ann.id)).one().active = False
+
+    with ctx.db.read() as session:
+        assert schedules.on_call_at(session, schedule_id, _at(2, 12)) == []
+        assert schedules.gaps(session, schedule_id, _at(2, 0), _at(3, 0)) == [
+            (_at(2, 0), _at(3, 0))
+        ]
+
+
+def test_an_unknown_schedule_is_not_found(ctx: Context) -> None:
+    """Asking about a schedule that does not exist raises NotFound."""
+    with ctx.db.read() as session, pytest.raises(NotFound):
+        schedules.on_call_at(session, 999, _at(2, 9))
+
+
+def test_gaps_refuses_an_empty_range(ctx: Context) -> None:
+    """A range whose end is not after its start is bad input."""
+    schedule_id = make_schedule(ctx)
+
+    with ctx.db.read() as session, pytest.raises(InvalidInput):
+        schedules.gaps(session, schedule_id, _at(2, 9), _at(2, 9))
+
+
+def test_editing_a_rotation_keeps_the_past(ctx: Context) -> None:
+    """A member added from an instant on changes renders after it only."""
+    ann, bob = make_user(ctx, "ann@example.com"), make_user(ctx, "bob@example.com")
+    carol = make_user(ctx, "carol@example.com")
+    schedule_id = make_schedule(ctx, members=[ann, bob])
+    [layer] = schedules.get_schedule(ctx, SYSTEM, schedule_id).layers
+    change = ctx.clock.now() + timedelta(days=3)
+    before = schedules.timeline(ctx, SYSTEM, schedule_id, _at(1, 0), change)
+
+    schedule_edits.edit_layer(
+        ctx,
+        SYSTEM,
+        schedule_id,
+        layer.id,
+        schedule_edits.LayerInput(
+            name="Primary",
+            members=(ann.id, bob.id, carol.id),
+            shift_unit="days",
+            shift_count=1,
+            start_local=datetime(2026, 3, 1, 9, 0),  # noqa: DTZ001
+        ),
+        effective_from=change,
+    )
+    after = schedules.timeline(ctx, SYSTEM, schedule_id, _at(1, 0), change)
+
+    assert after.spans == before.spans
+    with ctx.db.read() as session:
+        # 2026-03-09 09:00 is shift 8: 8 % 3 = 2 is Carol, where the old
+        # rotation had 8 % 2 = 0, Ann.
+        assert schedules.on_call_at(session, schedule_id, _at(9, 10)) == [carol.id]
+        audited = session.scalars(
+            select(AuditRecord.action).where(AuditRecord.object_id == schedule_id)
+        ).all()
+    assert "schedule.layer.edit" in audited
