@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from tocsin.services import escalation, schedule_reminders
 from tocsin.services.context import Context
+from tocsin.services.reports import REMIND as REPORT_REMINDER
+from tocsin.services.reports import remind as remind_triage_owner
 from tocsin.services.status_page import MAINTENANCE_TIMER, on_maintenance_timer
 from tocsin.store.models import Incident, Timer
 
@@ -30,6 +32,7 @@ def _escalate(
 
 HANDLERS: dict[str, TimerHandler] = {
     escalation.ESCALATE: _escalate,
+    REPORT_REMINDER: remind_triage_owner,
     schedule_reminders.SHIFT_REMINDER: schedule_reminders.fire,
     MAINTENANCE_TIMER: on_maintenance_timer,
 }
