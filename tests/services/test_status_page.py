@@ -14,6 +14,7 @@ from tocsin.domain.access import SYSTEM, Actor
 from tocsin.engine.worker import Worker
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tocsin.services import alerts
+from tocsin.services import status_maintenance as maintenance
 from tocsin.services import status_page as sp
 from tocsin.services.context import Context
 from tocsin.store.models import (
@@ -185,16 +186,21 @@ def test_publish_update_is_in_the_callers_transaction(
 ) -> None:
     """A caller's failure after publishing rolls the post back with its own work."""
     incident_id = open_incident(ctx)
-    with pytest.raises(RuntimeError), ctx.db.write() as session:
-        sp.publish_update(
-            session,
-            ctx,
-            incident_id=incident_id,
-            message="Looking",
-            stage="investigating",
-            actor=SYSTEM,
-        )
-        raise RuntimeError("the caller failed")
+
+    def publish_then_fail() -> None:
+        with ctx.db.write() as session:
+            sp.publish_update(
+                session,
+                ctx,
+                incident_id=incident_id,
+                message="Looking",
+                stage="investigating",
+                actor=SYSTEM,
+            )
+            raise RuntimeError("the caller failed")
+
+    with pytest.raises(RuntimeError):
+        publish_then_fail()
 
     assert sp.list_incidents(ctx) == []
     assert state_of(ctx, "API") == "operational"
@@ -301,7 +307,7 @@ def test_maintenance_puts_components_under_maintenance_on_time(
     """Timers move components into maintenance at the start and out at the end;
     an incident during maintenance shows as the incident."""
     start = clock.now() + timedelta(hours=1)
-    window = sp.schedule_maintenance(
+    window = maintenance.schedule_maintenance(
         ctx,
         SYSTEM,
         title="Database upgrade",
@@ -331,14 +337,14 @@ def test_maintenance_puts_components_under_maintenance_on_time(
     clock.set(start + timedelta(hours=2))
     worker.run_once()
     assert state_of(ctx, "API") == "operational"
-    assert sp.list_maintenance(ctx)[0].phase == "completed"
+    assert maintenance.list_maintenance(ctx)[0].phase == "completed"
 
 
 def test_cancelling_running_maintenance_ends_it_at_once(
     ctx: Context, clock: ManualClock, components: None
 ) -> None:
     """A cancelled window frees its components; cancelling again conflicts."""
-    window = sp.schedule_maintenance(
+    window = maintenance.schedule_maintenance(
         ctx,
         SYSTEM,
         title="Upgrade",
@@ -348,11 +354,11 @@ def test_cancelling_running_maintenance_ends_it_at_once(
     )
     assert state_of(ctx, "Dashboard") == "maintenance"
 
-    cancelled = sp.cancel_maintenance(ctx, SYSTEM, window.id)
+    cancelled = maintenance.cancel_maintenance(ctx, SYSTEM, window.id)
     assert cancelled.phase == "cancelled"
     assert state_of(ctx, "Dashboard") == "operational"
     with pytest.raises(Conflict):
-        sp.cancel_maintenance(ctx, SYSTEM, window.id)
+        maintenance.cancel_maintenance(ctx, SYSTEM, window.id)
 
 
 def test_maintenance_times_are_checked(
@@ -368,7 +374,7 @@ def test_maintenance_times_are_checked(
     ]
     for starts_at, ends_at in bad:
         with pytest.raises(InvalidInput):
-            sp.schedule_maintenance(
+            maintenance.schedule_maintenance(
                 ctx,
                 SYSTEM,
                 title="x",
@@ -376,4 +382,4 @@ def test_maintenance_times_are_checked(
                 ends_at=ends_at,
                 components=["API"],
             )
-    assert sp.list_maintenance(ctx) == []
+    assert maintenance.list_maintenance(ctx) == []

@@ -1,5 +1,6 @@
 """Status page use cases: components and groups, public incidents and their
-updates, scheduled maintenance.
+updates, and `publish_update` for stakeholder updates. Maintenance lives in
+tocsin.services.status_maintenance, what they share in status_common.
 
 Managing the page needs the manager role; posting an update about a Tocsin
 incident (`publish_update`) needs only a responder who can see the incident, as
@@ -10,39 +11,47 @@ update and maintenance window (see tocsin.services.status_subscribers).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
-from tocsin.domain.access import Actor, Role, can_see_team, require_role
-from tocsin.domain.status_page import (
-    IMPACTS,
-    ComponentState,
-    MaintenancePhase,
-    Stage,
-    effective_state,
-    impact_for_severity,
-)
-from tocsin.errors import Conflict, InvalidInput, NotFound
+from tocsin.domain.access import Actor, Role, require_role
+from tocsin.domain.status_page import ComponentState, Stage, impact_for_severity
+from tocsin.errors import Conflict, InvalidInput
 from tocsin.services import status_subscribers
 from tocsin.services.context import Context
 from tocsin.services.records import add_timeline, audit
+from tocsin.services.status_common import (
+    AUTO,
+    MANAGE,
+    MAX_DESCRIPTION,
+    MAX_MESSAGE,
+    MAX_TITLE,
+    check_impact,
+    check_name,
+    check_position,
+    check_refs,
+    check_stage,
+    check_state,
+    check_text,
+    clip,
+    find_component,
+    find_group,
+    find_service,
+    find_status_incident,
+    find_tocsin_incident,
+    refresh_components,
+)
 from tocsin.services.status_reads import (
-    MAX_ID,
     StatusComponentRead,
     StatusGroupRead,
     StatusIncidentRead,
-    StatusMaintenanceRead,
     component_read,
     incident_read,
-    maintenance_read,
 )
 from tocsin.store.models import (
     Incident,
-    Service,
     StatusComponent,
     StatusComponentChange,
     StatusComponentGroup,
@@ -56,26 +65,9 @@ from tocsin.store.models.status_page import (
     status_maintenance_components,
 )
 
-# The role that manages the page. Stakeholder updates of an incident reach it
-# through publish_update with the responder role.
-MANAGE = Role.ADMIN
-
-MAX_NAME = 100
-MAX_TITLE = 200
-MAX_MESSAGE = 10_000
-MAX_DESCRIPTION = 5_000
-MAX_POSITION = 10_000
-MAX_COMPONENTS = 100
-# How far ahead maintenance may be scheduled, and how long it may last.
-MAX_AHEAD = timedelta(days=366)
-MAX_LENGTH = timedelta(days=14)
-
+# Timers of this kind bring a maintenance window's components in line when it
+# starts and when it ends (see tocsin.services.status_maintenance).
 MAINTENANCE_TIMER = "status_maintenance"
-AUTO = "auto"
-
-_BIDI = "\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
-_CONTROL_IN_TEXT = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
 
 
 # Groups ----------------------------------------------------------------------
@@ -85,8 +77,8 @@ def create_group(
     ctx: Context, actor: Actor, name: str, *, position: int = 0
 ) -> StatusGroupRead:
     require_role(actor, MANAGE)
-    name = _name(name, "group name")
-    _position(position)
+    name = check_name(name, "group name")
+    check_position(position)
     with ctx.db.write() as session:
         if session.scalar(
             select(StatusComponentGroup.id).where(StatusComponentGroup.name == name)
@@ -122,7 +114,7 @@ def delete_group(ctx: Context, actor: Actor, ref: int | str) -> None:
     """Delete a group; its components stay, in no group."""
     require_role(actor, MANAGE)
     with ctx.db.write() as session:
-        group = _group(session, ref)
+        group = find_group(session, ref)
         now = ctx.clock.now()
         for component in session.scalars(
             select(StatusComponent).where(StatusComponent.group_id == group.id)
@@ -156,9 +148,9 @@ def create_component(
 ) -> StatusComponentRead:
     """Add a component, operational from now on."""
     require_role(actor, MANAGE)
-    name = _name(name, "component name")
-    description = _text(description, "description", MAX_DESCRIPTION, empty=True)
-    _position(position)
+    name = check_name(name, "component name")
+    description = check_text(description, "description", MAX_DESCRIPTION, empty=True)
+    check_position(position)
     with ctx.db.write() as session:
         if session.scalar(
             select(StatusComponent.id).where(StatusComponent.name == name)
@@ -168,8 +160,8 @@ def create_component(
         component = StatusComponent(
             name=name,
             description=description,
-            group_id=_group(session, group).id if group is not None else None,
-            service_id=_service(session, service) if service is not None else None,
+            group_id=find_group(session, group).id if group is not None else None,
+            service_id=find_service(session, service) if service is not None else None,
             position=position,
             state=ComponentState.OPERATIONAL,
             created_at=now,
@@ -206,7 +198,7 @@ def list_components(ctx: Context) -> list[StatusComponentRead]:
 
 def get_component(ctx: Context, ref: int | str) -> StatusComponentRead:
     with ctx.db.read() as session:
-        return component_read(session, _component(session, ref))
+        return component_read(session, find_component(session, ref))
 
 
 def edit_component(
@@ -225,10 +217,10 @@ def edit_component(
     """Change what is given; leave the rest."""
     require_role(actor, MANAGE)
     with ctx.db.write() as session:
-        component = _component(session, ref, lock=True)
+        component = find_component(session, ref, lock=True)
         changed: list[str] = []
         if name is not None:
-            name = _name(name, "component name")
+            name = check_name(name, "component name")
             taken = session.scalar(
                 select(StatusComponent.id).where(
                     StatusComponent.name == name, StatusComponent.id != component.id
@@ -239,20 +231,20 @@ def edit_component(
             component.name = name
             changed.append("name")
         if description is not None:
-            component.description = _text(
+            component.description = check_text(
                 description, "description", MAX_DESCRIPTION, empty=True
             )
             changed.append("description")
         if clear_group or group is not None:
-            component.group_id = None if clear_group else _group(session, group).id  # type: ignore[arg-type]
+            component.group_id = None if clear_group else find_group(session, group).id  # type: ignore[arg-type]
             changed.append("group")
         if clear_service or service is not None:
             component.service_id = (
-                None if clear_service else _service(session, service)  # type: ignore[arg-type]
+                None if clear_service else find_service(session, service)  # type: ignore[arg-type]
             )
             changed.append("service")
         if position is not None:
-            component.position = _position(position)
+            component.position = check_position(position)
             changed.append("position")
 
         now = ctx.clock.now()
@@ -276,9 +268,9 @@ def set_component_state(
     """Set the component's state by hand, or with `auto` let it follow its
     incidents and maintenance again. A state set by hand wins until then."""
     require_role(actor, MANAGE)
-    manual = None if state == AUTO else _state(state)
+    manual = None if state == AUTO else check_state(state)
     with ctx.db.write() as session:
-        component = _component(session, ref, lock=True)
+        component = find_component(session, ref, lock=True)
         now = ctx.clock.now()
         component.manual_state = manual
         component.updated_at = now
@@ -301,7 +293,7 @@ def delete_component(ctx: Context, actor: Actor, ref: int | str) -> None:
     it no longer do."""
     require_role(actor, MANAGE)
     with ctx.db.write() as session:
-        component = _component(session, ref, lock=True)
+        component = find_component(session, ref, lock=True)
         audit(
             session,
             actor,
@@ -321,61 +313,6 @@ def delete_component(ctx: Context, actor: Actor, ref: int | str) -> None:
         session.delete(component)
 
 
-def refresh_components(
-    session: Session, ctx: Context, component_ids: Sequence[int]
-) -> None:
-    """Bring each component's state in line with its manual state, open public
-    incidents and running maintenance, recording every change for uptime."""
-    if not component_ids:
-        return
-
-    now = ctx.clock.now()
-    components = session.scalars(
-        select(StatusComponent)
-        .where(StatusComponent.id.in_(set(component_ids)))
-        .order_by(StatusComponent.id)
-        .with_for_update()
-    ).all()
-    for component in components:
-        impacts = session.scalars(
-            select(StatusIncident.impact)
-            .join(
-                status_incident_components,
-                status_incident_components.c.status_incident_id == StatusIncident.id,
-            )
-            .where(
-                status_incident_components.c.component_id == component.id,
-                StatusIncident.resolved_at.is_(None),
-            )
-        ).all()
-        in_maintenance = session.scalar(
-            select(StatusMaintenance.id)
-            .join(
-                status_maintenance_components,
-                status_maintenance_components.c.maintenance_id == StatusMaintenance.id,
-            )
-            .where(
-                status_maintenance_components.c.component_id == component.id,
-                StatusMaintenance.cancelled_at.is_(None),
-                StatusMaintenance.starts_at <= now,
-                StatusMaintenance.ends_at > now,
-            )
-            .limit(1)
-        )
-        state = effective_state(
-            manual=component.manual_state,
-            incident_impacts=impacts,
-            in_maintenance=in_maintenance is not None,
-        )
-        if state != component.state:
-            component.state = state
-            component.updated_at = now
-            session.add(
-                StatusComponentChange(component_id=component.id, at=now, state=state)
-            )
-    session.flush()
-
-
 # Public incidents ------------------------------------------------------------
 
 
@@ -393,15 +330,15 @@ def create_incident(
     """Open a public incident with its first update. With `incident_number` it
     reports on that Tocsin incident, which may have only one."""
     require_role(actor, MANAGE)
-    title = _text(title, "title", MAX_TITLE)
-    message = _text(message, "message", MAX_MESSAGE)
-    checked_impact = _impact(impact)
-    checked_stage = _stage(stage)
+    title = check_text(title, "title", MAX_TITLE)
+    message = check_text(message, "message", MAX_MESSAGE)
+    checked_impact = check_impact(impact)
+    checked_stage = check_stage(stage)
     with ctx.db.write() as session:
         incident = None
         if incident_number is not None:
-            incident = _tocsin_incident(session, actor, number=incident_number)
-        chosen = [_component(session, ref) for ref in _refs(components)]
+            incident = find_tocsin_incident(session, actor, number=incident_number)
+        chosen = [find_component(session, ref) for ref in check_refs(components)]
         row = _open(
             session,
             ctx,
@@ -427,11 +364,11 @@ def add_update(
     """Post an update; stage `resolved` resolves the incident and its components
     recover, another stage reopens a resolved one."""
     require_role(actor, MANAGE)
-    message = _text(message, "message", MAX_MESSAGE)
-    checked_stage = _stage(stage)
-    checked_impact = _impact(impact) if impact is not None else None
+    message = check_text(message, "message", MAX_MESSAGE)
+    checked_stage = check_stage(stage)
+    checked_impact = check_impact(impact) if impact is not None else None
     with ctx.db.write() as session:
-        row = _status_incident(session, status_incident_id)
+        row = find_status_incident(session, status_incident_id)
         if checked_impact is not None:
             row.impact = checked_impact
         incident = session.get(Incident, row.incident_id) if row.incident_id else None
@@ -452,17 +389,19 @@ def edit_incident(
     posted, nobody is notified)."""
     require_role(actor, MANAGE)
     with ctx.db.write() as session:
-        row = _status_incident(session, status_incident_id)
+        row = find_status_incident(session, status_incident_id)
         touched = {component.id for component in row.components}
         changed: list[str] = []
         if title is not None:
-            row.title = _text(title, "title", MAX_TITLE)
+            row.title = check_text(title, "title", MAX_TITLE)
             changed.append("title")
         if impact is not None:
-            row.impact = _impact(impact)
+            row.impact = check_impact(impact)
             changed.append("impact")
         if components is not None:
-            row.components = [_component(session, ref) for ref in _refs(components)]
+            row.components = [
+                find_component(session, ref) for ref in check_refs(components)
+            ]
             touched |= {component.id for component in row.components}
             changed.append("components")
 
@@ -484,7 +423,7 @@ def edit_incident(
 
 def get_incident(ctx: Context, status_incident_id: int) -> StatusIncidentRead:
     with ctx.db.read() as session:
-        return incident_read(session, _status_incident(session, status_incident_id))
+        return incident_read(session, find_status_incident(session, status_incident_id))
 
 
 def list_incidents(
@@ -525,13 +464,13 @@ def publish_update(
     when the actor cannot see the incident, Forbidden below the responder role.
     """
     require_role(actor, Role.RESPONDER)
-    message = _text(message, "message", MAX_MESSAGE)
-    checked_stage = _stage(stage)
+    message = check_text(message, "message", MAX_MESSAGE)
+    checked_stage = check_stage(stage)
     if title is not None:
-        title = _text(title, "title", MAX_TITLE)
-    checked_impact = _impact(impact) if impact is not None else None
+        title = check_text(title, "title", MAX_TITLE)
+    checked_impact = check_impact(impact) if impact is not None else None
 
-    incident = _tocsin_incident(session, actor, incident_id=incident_id)
+    incident = find_tocsin_incident(session, actor, incident_id=incident_id)
     row = session.scalar(
         select(StatusIncident)
         .where(StatusIncident.incident_id == incident.id)
@@ -650,113 +589,10 @@ def _default_title(components: Sequence[StatusComponent]) -> str:
     if not components:
         return "Service disruption"
     names = ", ".join(component.name for component in components)
-    return _clip(f"Disruption to {names}", MAX_TITLE)
+    return clip(f"Disruption to {names}", MAX_TITLE)
 
 
-# Maintenance ----------------------------------------------------------------
-
-
-def schedule_maintenance(
-    ctx: Context,
-    actor: Actor,
-    *,
-    title: str,
-    starts_at: datetime,
-    ends_at: datetime,
-    components: Sequence[int | str],
-    description: str = "",
-) -> StatusMaintenanceRead:
-    """Schedule maintenance: its components show `maintenance` from `starts_at`
-    until `ends_at` (timers change them on time), and subscribers are told now."""
-    require_role(actor, MANAGE)
-    title = _text(title, "title", MAX_TITLE)
-    description = _text(description, "description", MAX_DESCRIPTION, empty=True)
-    starts_at, ends_at = _instant(starts_at, "start"), _instant(ends_at, "end")
-    now = ctx.clock.now()
-    if ends_at <= starts_at:
-        raise InvalidInput("maintenance must end after it starts")
-    if ends_at <= now:
-        raise InvalidInput("maintenance must end in the future")
-    if starts_at > now + MAX_AHEAD:
-        raise InvalidInput("maintenance can be scheduled at most a year ahead")
-    if ends_at - starts_at > MAX_LENGTH:
-        raise InvalidInput("maintenance can last at most 14 days")
-
-    with ctx.db.write() as session:
-        chosen = [_component(session, ref) for ref in _refs(components)]
-        if not chosen:
-            raise InvalidInput("name at least one component under maintenance")
-        row = StatusMaintenance(
-            title=title,
-            description=description,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            created_at=now,
-            updated_at=now,
-        )
-        row.components = chosen
-        session.add(row)
-        session.flush()
-        for due in (starts_at, ends_at):
-            session.add(
-                Timer(
-                    kind=MAINTENANCE_TIMER,
-                    due_at=max(due, now),
-                    payload={"maintenance_id": row.id},
-                    created_at=now,
-                )
-            )
-        refresh_components(session, ctx, [component.id for component in chosen])
-        audit(
-            session,
-            actor,
-            at=now,
-            action="status_maintenance.schedule",
-            object_type="status_maintenance",
-            object_id=row.id,
-        )
-        status_subscribers.notify_maintenance(session, ctx, row, cancelled=False)
-        ctx.work_queued.set()
-        return maintenance_read(row, now)
-
-
-def cancel_maintenance(
-    ctx: Context, actor: Actor, maintenance_id: int
-) -> StatusMaintenanceRead:
-    """Cancel maintenance that has not finished; running maintenance stops at
-    once. Subscribers are told."""
-    require_role(actor, MANAGE)
-    with ctx.db.write() as session:
-        row = _maintenance(session, maintenance_id)
-        now = ctx.clock.now()
-        phase = maintenance_read(row, now).phase
-        if phase in (MaintenancePhase.COMPLETED, MaintenancePhase.CANCELLED):
-            raise Conflict(f"maintenance {row.id} is {phase.value.replace('_', ' ')}")
-        row.cancelled_at = now
-        row.updated_at = now
-        refresh_components(session, ctx, [component.id for component in row.components])
-        audit(
-            session,
-            actor,
-            at=now,
-            action="status_maintenance.cancel",
-            object_type="status_maintenance",
-            object_id=row.id,
-        )
-        status_subscribers.notify_maintenance(session, ctx, row, cancelled=True)
-        return maintenance_read(row, now)
-
-
-def list_maintenance(ctx: Context) -> list[StatusMaintenanceRead]:
-    now = ctx.clock.now()
-    with ctx.db.read() as session:
-        rows = session.scalars(
-            select(StatusMaintenance)
-            .options(selectinload(StatusMaintenance.components))
-            .order_by(StatusMaintenance.starts_at.desc())
-            .limit(200)
-        ).all()
-        return [maintenance_read(row, now) for row in rows]
+# Maintenance timers ---------------------------------------------------------
 
 
 def on_maintenance_timer(
@@ -770,170 +606,3 @@ def on_maintenance_timer(
     row = session.get(StatusMaintenance, maintenance_id)
     if row is not None:
         refresh_components(session, ctx, [component.id for component in row.components])
-
-
-# Lookups and checks ----------------------------------------------------------
-
-
-def _component(
-    session: Session, ref: int | str, *, lock: bool = False
-) -> StatusComponent:
-    query = select(StatusComponent).options(selectinload(StatusComponent.group))
-    if isinstance(ref, int):
-        if not 1 <= ref <= MAX_ID:
-            raise NotFound(f"no component {ref}")
-        query = query.where(StatusComponent.id == ref)
-    else:
-        query = query.where(StatusComponent.name == ref.strip())
-    if lock:
-        query = query.with_for_update()
-    found = session.scalar(query)
-    if found is None:
-        raise NotFound(
-            f"no component {ref!r}" if isinstance(ref, str) else f"no component {ref}"
-        )
-    return found
-
-
-def _group(session: Session, ref: int | str) -> StatusComponentGroup:
-    if isinstance(ref, int):
-        found = session.get(StatusComponentGroup, ref) if 1 <= ref <= MAX_ID else None
-    else:
-        found = session.scalar(
-            select(StatusComponentGroup).where(StatusComponentGroup.name == ref.strip())
-        )
-    if found is None:
-        raise NotFound(f"no group {ref!r}")
-    return found
-
-
-def _service(session: Session, ref: int | str) -> int:
-    if isinstance(ref, int):
-        found = session.get(Service, ref) if 1 <= ref <= MAX_ID else None
-    else:
-        found = session.scalar(select(Service).where(Service.name == ref.strip()))
-    if found is None:
-        raise NotFound(f"no service {ref!r}")
-    return found.id
-
-
-def _status_incident(session: Session, status_incident_id: int) -> StatusIncident:
-    if not 1 <= status_incident_id <= MAX_ID:
-        raise NotFound(f"no status page incident {status_incident_id}")
-    found = session.scalar(
-        select(StatusIncident)
-        .where(StatusIncident.id == status_incident_id)
-        .options(selectinload(StatusIncident.components))
-        .with_for_update()
-    )
-    if found is None:
-        raise NotFound(f"no status page incident {status_incident_id}")
-    return found
-
-
-def _maintenance(session: Session, maintenance_id: int) -> StatusMaintenance:
-    found = None
-    if 1 <= maintenance_id <= MAX_ID:
-        found = session.scalar(
-            select(StatusMaintenance)
-            .where(StatusMaintenance.id == maintenance_id)
-            .with_for_update()
-        )
-    if found is None:
-        raise NotFound(f"no maintenance {maintenance_id}")
-    return found
-
-
-def _tocsin_incident(
-    session: Session,
-    actor: Actor,
-    *,
-    incident_id: int | None = None,
-    number: int | None = None,
-) -> Incident:
-    """The Tocsin incident, locked: posts about one incident queue up behind each
-    other instead of both opening a public incident."""
-    query = select(Incident).with_for_update()
-    if incident_id is not None:
-        wanted = f"incident id {incident_id}"
-        query = query.where(Incident.id == incident_id)
-        value = incident_id
-    else:
-        wanted = f"incident #{number}"
-        query = query.where(Incident.number == number)
-        value = number or 0
-    found = session.scalar(query) if 1 <= value <= MAX_ID else None
-    if found is None or not can_see_team(actor, found.service.team_id):
-        raise NotFound(f"no {wanted}")
-    return found
-
-
-def _refs(components: Sequence[int | str]) -> list[int | str]:
-    unique = list(dict.fromkeys(components))
-    if len(unique) > MAX_COMPONENTS:
-        raise InvalidInput(f"name at most {MAX_COMPONENTS} components")
-    return unique
-
-
-def _name(value: str, what: str) -> str:
-    value = value.strip()
-    if not value:
-        raise InvalidInput(f"a {what} cannot be empty")
-    if len(value) > MAX_NAME:
-        raise InvalidInput(f"a {what} is at most {MAX_NAME} characters")
-    if _CONTROL.search(value):
-        raise InvalidInput(f"a {what} cannot contain control characters")
-    return value
-
-
-def _text(value: str, what: str, limit: int, *, empty: bool = False) -> str:
-    value = value.strip()
-    if not value and not empty:
-        raise InvalidInput(f"the {what} cannot be empty")
-    if len(value) > limit:
-        raise InvalidInput(f"the {what} is at most {limit} characters")
-    if _CONTROL_IN_TEXT.search(value) or (what == "title" and "\n" in value):
-        raise InvalidInput(f"the {what} cannot contain control characters")
-    return value
-
-
-def _position(value: int) -> int:
-    if not -MAX_POSITION <= value <= MAX_POSITION:
-        raise InvalidInput(
-            f"position must be between {-MAX_POSITION} and {MAX_POSITION}"
-        )
-    return value
-
-
-def _state(value: str) -> ComponentState:
-    try:
-        return ComponentState(value)
-    except ValueError:
-        known = ", ".join([*ComponentState, AUTO])
-        raise InvalidInput(f"state must be one of {known}") from None
-
-
-def _impact(value: str) -> ComponentState:
-    if value not in IMPACTS:
-        raise InvalidInput(f"impact must be one of {', '.join(IMPACTS)}")
-    return ComponentState(value)
-
-
-def _stage(value: str) -> Stage:
-    try:
-        return Stage(value)
-    except ValueError:
-        raise InvalidInput(f"stage must be one of {', '.join(Stage)}") from None
-
-
-def _instant(value: datetime, what: str) -> datetime:
-    if value.tzinfo is None:
-        raise InvalidInput(f"the {what} needs a time zone offset")
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise InvalidInput(f"the {what} is out of range") from None
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

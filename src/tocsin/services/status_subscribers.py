@@ -36,6 +36,7 @@ from tocsin.domain.status_page import Stage
 from tocsin.errors import Forbidden, InvalidInput, NotFound, TocsinError
 from tocsin.services.context import Context
 from tocsin.services.records import audit
+from tocsin.services.status_common import MANAGE
 from tocsin.store.db import table_of
 from tocsin.store.models import (
     OutboxMessage,
@@ -277,8 +278,6 @@ def unsubscribe(ctx: Context, token: str) -> None:
 
 
 def list_subscribers(ctx: Context, actor: Actor) -> list[SubscriberRead]:
-    from tocsin.services.status_page import MANAGE
-
     require_role(actor, MANAGE)
     with ctx.db.read() as session:
         rows = session.scalars(select(StatusSubscriber).order_by(StatusSubscriber.id))
@@ -289,8 +288,6 @@ def list_subscribers(ctx: Context, actor: Actor) -> list[SubscriberRead]:
 
 
 def remove_subscriber(ctx: Context, actor: Actor, ref: int | str) -> None:
-    from tocsin.services.status_page import MANAGE
-
     require_role(actor, MANAGE)
     with ctx.db.write() as session:
         if isinstance(ref, int):
