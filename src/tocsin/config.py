@@ -90,6 +90,12 @@ class Settings(BaseSettings):
         default=False,
         description="Mark session cookies Secure; turn on behind HTTPS.",
     )
+    shift_reminder_minutes: int = Field(
+        default=60,
+        ge=0,
+        le=7 * 24 * 60,
+        description="Minutes before a shift that its person is reminded; 0: never.",
+    )
     report_rate_limit: int = Field(
         default=5,
         ge=1,
