@@ -138,6 +138,36 @@ class Settings(BaseSettings):
     outbound_timeout: float = Field(
         default=10.0, gt=0, description="Seconds before an outgoing request fails."
     )
+    page_throttle_kinds: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["sms", "voice"],
+        description="Contact method kinds that page throttling applies to.",
+    )
+    page_throttle_limit: int = Field(
+        default=5, ge=1, description="Pages one contact method gets per window."
+    )
+    page_throttle_window_minutes: int = Field(
+        default=15, ge=1, le=24 * 60, description="Length of a throttling window."
+    )
+    slack_bot_token: str = Field(
+        default="", description="Slack bot token (xoxb-...) for chat.postMessage."
+    )
+    slack_signing_secret: str = Field(
+        default="", description="Verifies Slack's interactive requests."
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api", description="Slack Web API base URL."
+    )
+    twilio_account_sid: str = Field(default="", description="Twilio account SID.")
+    twilio_auth_token: str = Field(
+        default="", description="Twilio auth token: API login and signatures."
+    )
+    twilio_from_number: str = Field(
+        default="", description="Number SMS and calls come from (E.164)."
+    )
+    twilio_base_url: str = Field(
+        default="https://api.twilio.com",
+        description="Base URL of the Twilio-compatible REST API.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -162,7 +192,7 @@ class Settings(BaseSettings):
             ) from None
         return value
 
-    @field_validator("base_url")
+    @field_validator("base_url", "slack_api_url", "twilio_base_url")
     @classmethod
     def _absolute_http_url(cls, value: str) -> str:
         parts = urlsplit(value)
@@ -170,7 +200,7 @@ class Settings(BaseSettings):
             raise ValueError("must be an absolute http:// or https:// URL")
         return value
 
-    @field_validator("outbound_allowed_networks", mode="before")
+    @field_validator("outbound_allowed_networks", "page_throttle_kinds", mode="before")
     @classmethod
     def _split_networks(cls, value: object) -> object:
         if isinstance(value, str):

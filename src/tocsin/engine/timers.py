@@ -15,6 +15,9 @@ from sqlalchemy.orm import Session
 
 from tocsin.services import escalation, schedule_reminders
 from tocsin.services.context import Context
+from tocsin.services.heartbeats import TIMER_KIND as HEARTBEAT
+from tocsin.services.heartbeats import on_timer as heartbeat_due
+from tocsin.services.paging import NOTIFY, NOTIFY_DIGEST, fire_digest, fire_notify
 from tocsin.services.reports import REMIND as REPORT_REMINDER
 from tocsin.services.reports import remind as remind_triage_owner
 from tocsin.services.status_page import MAINTENANCE_TIMER, on_maintenance_timer
@@ -31,7 +34,10 @@ def _escalate(
 
 
 HANDLERS: dict[str, TimerHandler] = {
+    NOTIFY: fire_notify,
+    NOTIFY_DIGEST: fire_digest,
     escalation.ESCALATE: _escalate,
+    HEARTBEAT: heartbeat_due,
     REPORT_REMINDER: remind_triage_owner,
     schedule_reminders.SHIFT_REMINDER: schedule_reminders.fire,
     MAINTENANCE_TIMER: on_maintenance_timer,
