@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
+from tocsin.channels import registry
 from tocsin.channels.base import Channel, DeliveryError, Outbound
-from tocsin.channels.email import EmailChannel
 from tocsin.domain.incidents import IncidentStatus
 from tocsin.engine.timers import HANDLERS
 from tocsin.services.context import Context
@@ -51,7 +51,7 @@ class Worker:
     ) -> None:
         self.ctx = ctx
         if channels is None:
-            channels = {"email": EmailChannel(ctx.settings)}
+            channels = registry.load(ctx)
         self.channels: Mapping[str, Channel] = channels
 
     def run_once(self) -> int:
