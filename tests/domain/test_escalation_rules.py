@@ -11,6 +11,8 @@ from tocsin.domain.escalation import (
     PolicyPlan,
     Position,
     StepPlan,
+    Target,
+    TargetKind,
     describe,
     following,
     next_due,
@@ -19,7 +21,10 @@ from tocsin.domain.escalation import (
 
 def plan(*delays: int, repeat: int = 0) -> PolicyPlan:
     return PolicyPlan(
-        steps=tuple(StepPlan(d, (i,)) for i, d in enumerate(delays)), repeat=repeat
+        steps=tuple(
+            StepPlan(d, (Target(TargetKind.USER, i),)) for i, d in enumerate(delays)
+        ),
+        repeat=repeat,
     )
 
 

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from tocsin.cli.common import console, opened, plain, reported
 from tocsin.cli.people import OPERATOR
+from tocsin.errors import InvalidInput
 from tocsin.services import catalog
 from tocsin.services.catalog import NewKey, PolicyRead, ServiceRead, StepRead
 from tocsin.services.integrations import KEY_CACHE_SECONDS, KINDS
@@ -23,9 +24,10 @@ integration_app = typer.Typer(
 )
 
 _STEP_HELP = (
-    f"A step, as {catalog.STEP_SYNTAX} (repeatable, in order). Each step pages its "
-    "users, then waits DELAY_MINUTES for an acknowledgement before the next step "
-    "pages. The users must exist and be active."
+    f"A step, as {catalog.STEP_SYNTAX} (repeatable, in order); a target is "
+    f"{catalog.TARGET_SYNTAX}. Each step pages its targets (a schedule: whoever is "
+    "on call when the step fires; a team: its active responders), then waits "
+    "DELAY_MINUTES for an acknowledgement before the next step pages."
 )
 _SOON = (
     f"It takes effect at once in this process; a running server or worker that "
@@ -73,17 +75,45 @@ def policy_add(
     repeat: int = typer.Option(
         0, help="Run all the steps this many more times (0 to 9) while unacknowledged."
     ),
+    round_robin: list[int] = typer.Option(
+        [],
+        "--round-robin",
+        metavar="STEP",
+        help="Step number (from 1) whose firings page one target each, in turn "
+        "(repeatable).",
+    ),
+    ack_timeout: int | None = typer.Option(
+        None,
+        "--ack-timeout",
+        metavar="MINUTES",
+        help="Trigger an acknowledged incident again after this many minutes "
+        "unless resolved, restarting the policy.",
+    ),
 ) -> None:
     """Add an escalation policy.
 
-    With `--step "5:ann@example.com,bob@example.com" --step "10:carol@example.com"`
-    Ann and Bob are paged at once, and Carol five minutes later if nobody has
-    acknowledged by then.
+    With `--step "5:ann@example.com,bob@example.com" --step "10:schedule:Primary"`
+    Ann and Bob are paged at once, and whoever is on call in the Primary
+    schedule five minutes later if nobody has acknowledged by then.
     """
     with reported(), opened() as ctx:
-        steps = [catalog.parse_step(text) for text in step]
+        for number in round_robin:
+            if not 1 <= number <= len(step):
+                raise InvalidInput(
+                    f"--round-robin {number}: the policy has steps 1 to {len(step)}"
+                )
+        steps = [
+            catalog.parse_step(text, round_robin=number in round_robin)
+            for number, text in enumerate(step, start=1)
+        ]
         policy = catalog.create_policy(
-            ctx, OPERATOR, name, team=team, steps=steps, repeat=repeat
+            ctx,
+            OPERATOR,
+            name,
+            team=team,
+            steps=steps,
+            repeat=repeat,
+            ack_timeout_minutes=ack_timeout,
         )
 
     console.print(plain(f"escalation policy {policy.id} {policy.name}"))
@@ -251,10 +281,18 @@ def integration_rotate(
 def _print_steps(steps: tuple[StepRead, ...]) -> None:
     grid = Table.grid(padding=(0, 2))
     for number, step in enumerate(steps, start=1):
-        pages = ", ".join(f"{user.name} <{user.email}>" for user in step.targets)
+        pages = ", ".join(
+            [
+                *(f"{user.name} <{user.email}>" for user in step.targets),
+                *(f"on call in schedule {name}" for name in step.schedules),
+                *(f"team {name}" for name in step.teams),
+            ]
+        )
         grid.add_row(
             f"step {number}",
-            plain(pages or "nobody"),
+            plain(
+                ("one in turn of: " if step.round_robin else "") + (pages or "nobody")
+            ),
             f"then waits {step.delay_minutes} min",
         )
     console.print(grid)
@@ -270,6 +308,11 @@ def _print_policy(policy: PolicyRead) -> None:
         "repeat", f"{policy.repeat} (the steps run {passes} time{'s' * (passes > 1)})"
     )
     facts.add_row("services", plain(", ".join(policy.services) or "-"))
+    if policy.ack_timeout_minutes:
+        facts.add_row(
+            "ack timeout",
+            f"{policy.ack_timeout_minutes} min (then triggered again)",
+        )
     console.print(facts)
 
     _print_steps(policy.steps)

@@ -33,10 +33,27 @@ def _escalate(
         escalation.fire(session, ctx, incident, timer)
 
 
+def _ack_timeout(
+    session: Session, ctx: Context, timer: Timer, incident: Incident | None
+) -> None:
+    if incident is not None:
+        escalation.on_ack_timeout(session, ctx, incident, timer)
+
+
+def _snooze_over(
+    session: Session, ctx: Context, timer: Timer, incident: Incident | None
+) -> None:
+    if incident is not None:
+        escalation.on_snooze_over(session, ctx, incident, timer)
+
+
 HANDLERS: dict[str, TimerHandler] = {
     NOTIFY: fire_notify,
     NOTIFY_DIGEST: fire_digest,
     escalation.ESCALATE: _escalate,
+    escalation.HELD: _escalate,
+    escalation.ACK_TIMEOUT: _ack_timeout,
+    escalation.SNOOZE_OVER: _snooze_over,
     HEARTBEAT: heartbeat_due,
     REPORT_REMINDER: remind_triage_owner,
     schedule_reminders.SHIFT_REMINDER: schedule_reminders.fire,

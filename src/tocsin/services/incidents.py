@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -20,6 +20,7 @@ from tocsin.store.db import table_of
 from tocsin.store.models import (
     Alert,
     Counter,
+    EscalationPolicy,
     Incident,
     Service,
     TeamMember,
@@ -133,6 +134,7 @@ def acknowledge_locked(
     incident.acknowledged_by_id = actor.user_id
     incident.updated_at = now
     escalation.stop(session, incident)
+    escalation.acknowledged(session, ctx, incident)
     _record(session, incident, actor, now, IncidentAction.ACKNOWLEDGE, "Acknowledged")
     return True
 
@@ -416,3 +418,97 @@ def _next_number(session: Session) -> int:
     if value is None:
         raise RuntimeError("the incident_number counter is missing; run db upgrade")
     return int(value)
+
+MAX_SNOOZE_MINUTES = 7 * 24 * 60
+
+
+def snooze(ctx: Context, actor: Actor, number: int, minutes: int) -> IncidentRead:
+    """Quiet an incident for `minutes`: a triggered one is acknowledged, and
+    when the snooze runs out while it is still acknowledged, it triggers again
+    and its policy restarts at step 1. Snoozing again replaces the snooze; the
+    policy's acknowledgement timeout, if any, gives way to it."""
+    require_role(actor, Role.RESPONDER)
+    if not 1 <= minutes <= MAX_SNOOZE_MINUTES:
+        raise InvalidInput(
+            f"a snooze lasts 1 minute to {MAX_SNOOZE_MINUTES // (24 * 60)} days"
+        )
+
+    with ctx.db.write() as session:
+        incident = _locked(session, actor, number)
+        if incident.status == IncidentStatus.RESOLVED:
+            raise Conflict(f"cannot snooze incident #{number}: it is resolved")
+        acknowledge_locked(session, ctx, incident, actor)
+
+        now = ctx.clock.now()
+        until = now + timedelta(minutes=minutes)
+        incident.updated_at = now
+        escalation.snooze(session, ctx, incident, until)
+        add_timeline(
+            session,
+            incident,
+            at=now,
+            kind="snoozed",
+            message=f"Snoozed by {actor.label} until {until:%Y-%m-%d %H:%M} UTC",
+            actor=actor,
+            until=until.isoformat(),
+        )
+        audit(
+            session,
+            actor,
+            at=now,
+            action="incident.snooze",
+            object_type="incident",
+            object_id=incident.id,
+            number=incident.number,
+            minutes=minutes,
+        )
+        return IncidentRead.model_validate(incident)
+
+
+def reassign_policy(
+    ctx: Context, actor: Actor, number: int, policy_id: int
+) -> IncidentRead:
+    """Hand the incident to another escalation policy, which starts at its
+    step 1 at once. An acknowledged incident goes back to triggered."""
+    require_role(actor, Role.RESPONDER)
+    with ctx.db.write() as session:
+        incident = _locked(session, actor, number)
+        if incident.status == IncidentStatus.RESOLVED:
+            raise Conflict(f"cannot reassign incident #{number}: it is resolved")
+        policy = (
+            session.get(EscalationPolicy, policy_id)
+            if 0 < policy_id <= MAX_NUMBER
+            else None
+        )
+        if policy is None or not can_see_team(actor, policy.team_id):
+            raise NotFound(f"no escalation policy with id {policy_id}")
+
+        now = ctx.clock.now()
+        incident.escalation_policy_id = policy.id
+        incident.assignee_id = None
+        incident.updated_at = now
+        if incident.status == IncidentStatus.ACKNOWLEDGED:
+            incident.status = IncidentStatus.TRIGGERED
+            incident.acknowledged_at = None
+            incident.acknowledged_by_id = None
+        add_timeline(
+            session,
+            incident,
+            at=now,
+            kind="reassigned",
+            message=f"Reassigned to escalation policy {policy.name} by {actor.label}",
+            actor=actor,
+            policy_id=policy.id,
+        )
+        escalation.restart(session, ctx, incident)
+        audit(
+            session,
+            actor,
+            at=now,
+            action="incident.reassign_policy",
+            object_type="incident",
+            object_id=incident.id,
+            number=incident.number,
+            policy_id=policy.id,
+        )
+        return IncidentRead.model_validate(incident)

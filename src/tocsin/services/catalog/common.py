@@ -28,6 +28,7 @@ MAX_STEPS = 20
 MAX_TARGETS = 20
 MAX_DELAY_MINUTES = 24 * 60
 MAX_REPEAT = 9
+MAX_ACK_TIMEOUT_MINUTES = 7 * 24 * 60
 
 # Control characters have no place in a name: PostgreSQL cannot store NUL, a
 # terminal acts on the others, and direction overrides make a name read as
@@ -36,7 +37,8 @@ _BIDI = "\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
 _CONTROL_IN_TEXT = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
 _STEP = re.compile(r"\s*([0-9]+)\s*:(.*)", re.DOTALL)
-STEP_SYNTAX = "DELAY_MINUTES:EMAIL[,EMAIL...]"
+STEP_SYNTAX = "DELAY_MINUTES:TARGET[,TARGET...]"
+TARGET_SYNTAX = "EMAIL, schedule:NAME or team:NAME"
 
 # Policy names have no unique index; on PostgreSQL this transaction-scoped lock
 # makes the check for a taken name and the insert one step (on SQLite writers
@@ -55,16 +57,29 @@ class TeamRead:
 @dataclass(frozen=True)
 class StepInput:
     """One escalation step as given: minutes to wait for an acknowledgement
-    before the next step pages, and the emails of the users this step pages."""
+    before the next step pages, and whom it pages: users by email, whoever is
+    on call in schedules, and the responders of teams, all by name. In
+    round-robin, each firing pages only the next of these targets in turn
+    (users first, then schedules, then teams)."""
 
     delay_minutes: int
     emails: tuple[str, ...]
+    schedules: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+    round_robin: bool = False
+
+    @property
+    def target_count(self) -> int:
+        return len(self.emails) + len(self.schedules) + len(self.teams)
 
 
 @dataclass(frozen=True)
 class StepRead:
     delay_minutes: int
     targets: tuple[UserRef, ...]
+    schedules: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+    round_robin: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,6 +90,7 @@ class PolicyRead:
     repeat: int
     steps: tuple[StepRead, ...]
     services: tuple[str, ...]
+    ack_timeout_minutes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -137,7 +153,15 @@ def checked_email(value: str) -> str:
     return value.strip().lower()
 
 
-def check_steps(steps: Sequence[StepInput], repeat: int) -> None:
+def check_steps(
+    steps: Sequence[StepInput], repeat: int, ack_timeout_minutes: int | None = None
+) -> None:
+    if ack_timeout_minutes is not None and not (
+        1 <= ack_timeout_minutes <= MAX_ACK_TIMEOUT_MINUTES
+    ):
+        raise InvalidInput(
+            f"the acknowledgement timeout is 1 to {MAX_ACK_TIMEOUT_MINUTES} minutes"
+        )
     if not 1 <= len(steps) <= MAX_STEPS:
         raise InvalidInput(f"a policy has 1 to {MAX_STEPS} steps")
     if not 0 <= repeat <= MAX_REPEAT:
@@ -148,8 +172,11 @@ def check_steps(steps: Sequence[StepInput], repeat: int) -> None:
             raise InvalidInput(
                 f"step {number}: the delay must be 0 to {MAX_DELAY_MINUTES} minutes"
             )
-        if not 1 <= len(step.emails) <= MAX_TARGETS:
-            raise InvalidInput(f"step {number} pages 1 to {MAX_TARGETS} users")
+        if not 1 <= step.target_count <= MAX_TARGETS:
+            raise InvalidInput(f"step {number} has 1 to {MAX_TARGETS} targets")
+        for names in (step.schedules, step.teams):
+            if len(set(names)) != len(names):
+                raise InvalidInput(f"step {number} names a target twice")
         emails = [checked_email(e) for e in step.emails]
         for email in emails:
             if _CONTROL.search(email) or not email or len(email) > 320:
@@ -184,10 +211,11 @@ def team_named(session: Session, name: str) -> Team:
 
 
 def policies_query() -> Select[EscalationPolicy]:
+    targets = selectinload(EscalationPolicy.steps).selectinload(EscalationStep.targets)
     return select(EscalationPolicy).options(
-        selectinload(EscalationPolicy.steps)
-        .selectinload(EscalationStep.targets)
-        .selectinload(EscalationTarget.user)
+        targets.selectinload(EscalationTarget.user),
+        targets.selectinload(EscalationTarget.schedule),
+        targets.selectinload(EscalationTarget.team),
     )
 
 
@@ -254,10 +282,18 @@ def policy_read(session: Session, policy: EscalationPolicy) -> PolicyRead:
                     for target in step.targets
                     if target.user is not None
                 ),
+                schedules=tuple(
+                    target.schedule.name
+                    for target in step.targets
+                    if target.schedule is not None
+                ),
+                teams=tuple(target.team.name for target in step.targets if target.team),
+                round_robin=step.round_robin,
             )
             for step in policy.steps
         ),
         services=tuple(services),
+        ack_timeout_minutes=policy.ack_timeout_minutes,
     )
 
 

@@ -6,14 +6,16 @@ from collections.abc import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from tocsin.domain.access import Actor, Role, require_role
-from tocsin.errors import InvalidInput
+from tocsin.errors import InvalidInput, NotFound
 from tocsin.services.catalog.common import (
     _STEP,
     MAX_DELAY_MINUTES,
     POLICY_NAMES_LOCK,
     STEP_SYNTAX,
+    TARGET_SYNTAX,
     PolicyRead,
     StepInput,
     TeamRead,
@@ -33,25 +35,46 @@ from tocsin.store.models import (
     EscalationPolicy,
     EscalationStep,
     EscalationTarget,
+    Schedule,
     Service,
     Team,
     TeamMember,
 )
 
 
-def parse_step(text: str) -> StepInput:
-    """Read a step written as `DELAY_MINUTES:EMAIL[,EMAIL...]`, for example
-    `5:ann@example.com,bob@example.com`. Raises InvalidInput on other syntax;
+def parse_step(text: str, *, round_robin: bool = False) -> StepInput:
+    """Read a step written as `DELAY_MINUTES:TARGET[,TARGET...]`, where a
+    target is an email, `schedule:NAME` or `team:NAME`; for example
+    `5:ann@example.com,schedule:Primary`. Raises InvalidInput on other syntax;
     the values themselves are checked by `create_policy`."""
     match = _STEP.fullmatch(text)
-    emails = tuple(e.strip() for e in match.group(2).split(",")) if match else ()
-    if match is None or not all(emails):
-        raise InvalidInput(f"a step is {STEP_SYNTAX}, not {text!r}")
+    targets = tuple(t.strip() for t in match.group(2).split(",")) if match else ()
+    if match is None or not all(targets):
+        raise InvalidInput(
+            f"a step is {STEP_SYNTAX} (a target is {TARGET_SYNTAX}), not {text!r}"
+        )
+
+    emails: list[str] = []
+    kinds: dict[str, list[str]] = {"schedule": [], "team": []}
+    for target in targets:
+        kind, _, name = target.partition(":")
+        if kind.strip().lower() in kinds and "@" not in kind:
+            if not name.strip():
+                raise InvalidInput(f"{target!r} names no {kind.strip().lower()}")
+            kinds[kind.strip().lower()].append(name.strip())
+        else:
+            emails.append(target)
 
     digits = match.group(1).lstrip("0") or "0"
     # Anything this long is out of range; `create_policy` says so.
     delay = int(digits) if len(digits) <= 9 else MAX_DELAY_MINUTES + 1
-    return StepInput(delay_minutes=delay, emails=emails)
+    return StepInput(
+        delay_minutes=delay,
+        emails=tuple(emails),
+        schedules=tuple(kinds["schedule"]),
+        teams=tuple(kinds["team"]),
+        round_robin=round_robin,
+    )
 
 
 def create_team(ctx: Context, actor: Actor, name: str) -> TeamRead:
@@ -116,18 +139,21 @@ def create_policy(
     team: str,
     steps: Sequence[StepInput],
     repeat: int = 0,
+    ack_timeout_minutes: int | None = None,
 ) -> PolicyRead:
     """Create an escalation policy owned by `team`.
 
     Step 1 pages as soon as an incident triggers; each step's delay is how long
     to wait for an acknowledgement before the next step pages; after the last
-    step the whole policy runs `repeat` more times. Every email must belong to
-    an active user. Raises InvalidInput, NotFound or Conflict (name taken).
+    step the whole policy runs `repeat` more times. With `ack_timeout_minutes`
+    an acknowledged incident triggers again after that long unless resolved.
+    Every email must belong to an active user, every schedule and team must
+    exist. Raises InvalidInput, NotFound or Conflict (name taken).
     """
     require_role(actor, Role.ADMIN)
     name = checked_name(name, "policy")
     team = checked_name(team, "team")
-    check_steps(steps, repeat)
+    check_steps(steps, repeat, ack_timeout_minutes)
 
     now = ctx.clock.now()
     with ctx.db.write() as session:
@@ -139,16 +165,40 @@ def create_policy(
         owner = team_named(session, team)
         people = active_users(session, [e for step in steps for e in step.emails])
 
+        schedules = _ids_by_name(
+            session, Schedule, [n for step in steps for n in step.schedules]
+        )
+        teams = _ids_by_name(session, Team, [n for step in steps for n in step.teams])
+
         policy = EscalationPolicy(
-            name=name, team_id=owner.id, repeat=repeat, created_at=now
+            name=name,
+            team_id=owner.id,
+            repeat=repeat,
+            ack_timeout_minutes=ack_timeout_minutes,
+            created_at=now,
         )
         policy.steps = [
             EscalationStep(
                 position=position,
                 delay_minutes=step.delay_minutes,
+                round_robin=step.round_robin,
                 targets=[
-                    EscalationTarget(user_id=people[checked_email(e)].id)
-                    for e in step.emails
+                    *(
+                        EscalationTarget(
+                            target_type="user", user_id=people[checked_email(e)].id
+                        )
+                        for e in step.emails
+                    ),
+                    *(
+                        EscalationTarget(
+                            target_type="schedule", schedule_id=schedules[n]
+                        )
+                        for n in step.schedules
+                    ),
+                    *(
+                        EscalationTarget(target_type="team", team_id=teams[n])
+                        for n in step.teams
+                    ),
                 ],
             )
             for position, step in enumerate(steps)
@@ -165,15 +215,39 @@ def create_policy(
             name=name,
             team=team,
             repeat=repeat,
+            ack_timeout_minutes=ack_timeout_minutes,
             steps=[
                 {
                     "delay_minutes": s.delay_minutes,
                     "emails": [checked_email(e) for e in s.emails],
+                    "schedules": list(s.schedules),
+                    "teams": list(s.teams),
+                    "round_robin": s.round_robin,
                 }
                 for s in steps
             ],
         )
         return policy_read(session, policy)
+
+
+def _ids_by_name(
+    session: Session, model: type[Schedule] | type[Team], names: Sequence[str]
+) -> dict[str, int]:
+    """The ids of the schedules or teams named, by name. Raises NotFound."""
+    what = "schedule" if model is Schedule else "team"
+    wanted = sorted({checked_name(n, what) for n in names})
+    if not wanted:
+        return {}
+
+    found = dict(
+        session.execute(
+            select(model.name, model.id).where(model.name.in_(wanted))
+        ).tuples()
+    )
+    for name in wanted:
+        if name not in found:
+            raise NotFound(f"no {what} named {name!r}")
+    return found
 
 
 def list_policies(ctx: Context) -> list[PolicyRead]:

@@ -8,6 +8,7 @@ from tocsin.store.models.delivery import (
     Timer,
 )
 from tocsin.store.models.incidents import Alert, Counter, Incident, TimelineEntry
+from tocsin.store.models.maintenance import MaintenanceWindow
 from tocsin.store.models.notifications import NotificationRule
 from tocsin.store.models.people import (
     ApiToken,
@@ -71,6 +72,7 @@ __all__ = [
     "Incident",
     "Integration",
     "MailAddress",
+    "MaintenanceWindow",
     "NotificationRule",
     "OutboxMessage",
     "Schedule",

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tocsin.store.models.base import Base, CreatedAt
 from tocsin.store.models.people import Team, User
+
+if TYPE_CHECKING:
+    from tocsin.store.models.schedules import Schedule
 
 
 class EscalationPolicy(CreatedAt, Base):
@@ -17,6 +22,9 @@ class EscalationPolicy(CreatedAt, Base):
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     # How many more times the whole policy runs after its first pass.
     repeat: Mapped[int] = mapped_column(default=0)
+    # Minutes an acknowledgement holds before the incident triggers again and
+    # the policy restarts; None: an acknowledgement holds until resolved.
+    ack_timeout_minutes: Mapped[int | None]
 
     steps: Mapped[list[EscalationStep]] = relationship(
         back_populates="policy",
@@ -36,6 +44,10 @@ class EscalationStep(Base):
     position: Mapped[int]
     # Minutes to wait for an acknowledgement before the next step pages.
     delay_minutes: Mapped[int] = mapped_column(default=5)
+    # Page one target per firing, each in turn, instead of all of them.
+    round_robin: Mapped[bool] = mapped_column(default=False)
+    # How many times the step has fired in round-robin: the next turn.
+    round_robin_turn: Mapped[int] = mapped_column(default=0)
 
     policy: Mapped[EscalationPolicy] = relationship(back_populates="steps")
     targets: Mapped[list[EscalationTarget]] = relationship(
@@ -46,7 +58,8 @@ class EscalationStep(Base):
 
 
 class EscalationTarget(Base):
-    """Who a step pages. Only users for now; schedules and teams come later."""
+    """Who a step pages: a user, whoever is on call in a schedule when the step
+    fires, or the members of a team. `target_type` says which id is set."""
 
     __tablename__ = "escalation_targets"
 
@@ -54,11 +67,20 @@ class EscalationTarget(Base):
     step_id: Mapped[int] = mapped_column(
         ForeignKey("escalation_steps.id", ondelete="CASCADE")
     )
+    # user | schedule | team
     target_type: Mapped[str] = mapped_column(String(20), default="user")
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    schedule_id: Mapped[int | None] = mapped_column(
+        ForeignKey("schedules.id", ondelete="CASCADE")
+    )
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE")
+    )
 
     step: Mapped[EscalationStep] = relationship(back_populates="targets")
     user: Mapped[User | None] = relationship()
+    schedule: Mapped[Schedule | None] = relationship()
+    team: Mapped[Team | None] = relationship()
 
 
 class Service(CreatedAt, Base):
