@@ -90,6 +90,13 @@ class Settings(BaseSettings):
         default=False,
         description="Mark session cookies Secure; turn on behind HTTPS.",
     )
+    update_cadence_minutes: dict[str, int] = Field(
+        default_factory=lambda: {"sev1": 30, "sev2": 60, "sev3": 240},
+        description=(
+            "Minutes between stakeholder updates per severity, as JSON "
+            "(`{\"sev1\": 30}`); a severity left out has no cadence."
+        ),
+    )
     shift_reminder_minutes: int = Field(
         default=60,
         ge=0,
@@ -216,6 +223,14 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{cidr!r} is not an IP network (CIDR)") from None
         return value
+
+    @field_validator("update_cadence_minutes")
+    @classmethod
+    def _cadence_in_range(cls, value: dict[str, int]) -> dict[str, int]:
+        for severity, minutes in value.items():
+            if not 1 <= minutes <= 7 * 24 * 60:
+                raise ValueError(f"{severity}: minutes must be from 1 to 10080")
+        return {severity.lower(): minutes for severity, minutes in value.items()}
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -92,9 +92,22 @@ class IncidentRead(_Read):
     monitoring_at: datetime | None = None
 
 
+class RoleHolderRead(BaseModel):
+    """Who holds (or held) an incident role (services.roles)."""
+
+    role: str
+    role_name: str
+    user: UserRef
+    assigned_at: datetime
+    assigned_by: str
+    ended_at: datetime | None
+
+
 class IncidentDetail(IncidentRead):
     alerts: list[AlertRead]
     timeline: list[TimelineEntryRead]
+    # Who holds which incident role now, in the catalogue's order.
+    roles: list[RoleHolderRead] = []
 
 
 class IncidentPage(BaseModel):

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from tocsin.services import escalation, schedule_reminders
+from tocsin.services.cadence import UPDATE_DUE
+from tocsin.services.cadence import remind as remind_update_due
 from tocsin.services.context import Context
 from tocsin.services.heartbeats import TIMER_KIND as HEARTBEAT
 from tocsin.services.heartbeats import on_timer as heartbeat_due
@@ -21,6 +23,7 @@ from tocsin.services.paging import NOTIFY, NOTIFY_DIGEST, fire_digest, fire_noti
 from tocsin.services.reports import REMIND as REPORT_REMINDER
 from tocsin.services.reports import remind as remind_triage_owner
 from tocsin.services.status_page import MAINTENANCE_TIMER, on_maintenance_timer
+from tocsin.services.tasks import TASK_OVERDUE, remind_overdue
 from tocsin.store.models import Incident, Timer
 
 TimerHandler = Callable[[Session, Context, Timer, Incident | None], None]
@@ -58,4 +61,6 @@ HANDLERS: dict[str, TimerHandler] = {
     REPORT_REMINDER: remind_triage_owner,
     schedule_reminders.SHIFT_REMINDER: schedule_reminders.fire,
     MAINTENANCE_TIMER: on_maintenance_timer,
+    TASK_OVERDUE: remind_overdue,
+    UPDATE_DUE: remind_update_due,
 }

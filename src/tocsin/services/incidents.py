@@ -12,7 +12,7 @@ from tocsin.domain.access import Actor, Role, can_see_team, require_role
 from tocsin.domain.incidents import IncidentAction, IncidentStatus, next_status
 from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.schemas import IncidentDetail, IncidentPage, IncidentRead
-from tocsin.services import escalation
+from tocsin.services import escalation, notes, roles
 from tocsin.services.context import Context
 from tocsin.services.paging import IncidentBrief, page_user
 from tocsin.services.records import add_timeline, audit
@@ -276,30 +276,17 @@ def reassign(ctx: Context, actor: Actor, number: int, user_id: int) -> IncidentR
         return IncidentRead.model_validate(incident)
 
 
-def add_note(ctx: Context, actor: Actor, number: int, text: str) -> IncidentDetail:
+def add_note(
+    ctx: Context, actor: Actor, number: int, text: str, tag: str | None = None
+) -> IncidentDetail:
+    """Add a note (tagged, if `tag`) to the timeline; see services.notes for
+    editing and pinning. Returns the incident, the note last on its timeline."""
     require_role(actor, Role.RESPONDER)
-    text = text.strip()
-    if not text:
-        raise InvalidInput("a note needs some text")
-    if len(text) > MAX_NOTE:
-        raise InvalidInput(f"a note is at most {MAX_NOTE} characters")
-    if "\x00" in text:
-        raise InvalidInput("a note cannot contain NUL characters")
+    text, checked_tag = notes.checked(text, tag)
 
     with ctx.db.write() as session:
         incident = _locked(session, actor, number)
-        now = ctx.clock.now()
-        incident.updated_at = now
-        add_timeline(session, incident, at=now, kind="note", message=text, actor=actor)
-        audit(
-            session,
-            actor,
-            at=now,
-            action="incident.note",
-            object_type="incident",
-            object_id=incident.id,
-            number=incident.number,
-        )
+        notes.add_locked(session, ctx, incident, actor, text, checked_tag)
         session.flush()
         return _detail(session, incident.id)
 
@@ -409,7 +396,9 @@ def _detail(session: Session, incident_id: int) -> IncidentDetail:
     )
     if incident is None:
         raise NotFound("incident vanished")
-    return IncidentDetail.model_validate(incident)
+    detail = IncidentDetail.model_validate(incident)
+    detail.roles = roles.holders(session, incident.id)
+    return detail
 
 
 def _next_number(session: Session) -> int:

@@ -1,0 +1,636 @@
+"""Stakeholder updates: message templates per incident type and audience,
+rendered in a sandbox, sent to internal subscribers and, when asked, to the
+status page.
+
+Templates are Jinja2 rendered by `tocsin.domain.message_templates`: they see plain
+values only (the incident as a dict of strings and numbers, the ETA, the
+author, and the variables the sender gives) and cannot reach Python objects.
+An undefined variable is an error (400), never an empty hole in a message
+sent to executives.
+
+Each update (re)starts the severity's update cadence (see services.cadence).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, insert, or_, select
+from sqlalchemy.orm import Session
+
+from tocsin.domain import message_templates
+from tocsin.domain.access import Actor, Role, can_see_team, require_role
+from tocsin.errors import Conflict, InvalidInput, NotFound
+from tocsin.response_schemas import (
+    RenderedUpdate,
+    SubscriptionRead,
+    TemplateRead,
+    UpdateRead,
+)
+from tocsin.services import cadence, status_page
+from tocsin.services.context import Context
+from tocsin.services.incident_scope import (
+    MANAGER,
+    MAX_ID,
+    checked_instant,
+    checked_line,
+    checked_text,
+    incident_type_names,
+    locked_incident,
+    visible_incident,
+)
+from tocsin.services.records import add_timeline, audit
+from tocsin.store.db import table_of
+from tocsin.store.models import (
+    Incident,
+    IncidentUpdate,
+    OutboxMessage,
+    Team,
+    UpdateSubscription,
+    UpdateTemplate,
+)
+
+MAX_SUBJECT = 500
+MAX_BODY = 20_000
+MAX_VARIABLES = 50
+MAX_VALUE = 2_000
+MAX_SUBSCRIPTIONS = 200
+SUBSCRIPTION_KINDS = ("email",)
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
+# Loose on purpose: the mail server is the judge; this only keeps out what is
+# plainly not an address (spaces, no @, header-breaking characters).
+_EMAIL = re.compile(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+")
+
+_OUTBOX = table_of(OutboxMessage)
+
+
+class Audience(StrEnum):
+    INTERNAL = "internal"
+    EXECUTIVE = "executive"
+    CUSTOMERS = "customers"
+
+
+@dataclass(frozen=True)
+class TemplateInput:
+    name: str
+    audience: str
+    subject: str
+    body: str
+    incident_type: str | None = None
+
+
+@dataclass(frozen=True)
+class UpdateInput:
+    """An update: from a template (by name, or the one that fits the incident's
+    type and the audience) with variables, or written out in subject and
+    body."""
+
+    audience: str
+    template: str | None = None
+    subject: str | None = None
+    body: str | None = None
+    variables: dict[str, str] = field(default_factory=dict)
+    eta: datetime | None = None
+    status_page: bool = False
+
+
+# Templates ---------------------------------------------------------------------
+
+
+def create_template(ctx: Context, actor: Actor, new: TemplateInput) -> TemplateRead:
+    """Add a template. Needs the manager role; a template that does not parse
+    (or uses what the sandbox forbids) is refused."""
+    require_role(actor, MANAGER)
+    values = _checked_template(new)
+    with ctx.db.write() as session:
+        if session.scalar(
+            select(UpdateTemplate.id).where(UpdateTemplate.name == values["name"])
+        ):
+            raise Conflict(f"there is already a template named {values['name']!r}")
+        now = ctx.clock.now()
+        template = UpdateTemplate(**values, created_at=now, updated_at=now)
+        session.add(template)
+        session.flush()
+        _audit_template(session, actor, template, "template.create", now)
+        return TemplateRead.model_validate(template)
+
+
+def replace_template(
+    ctx: Context, actor: Actor, template_id: int, new: TemplateInput
+) -> TemplateRead:
+    require_role(actor, MANAGER)
+    values = _checked_template(new)
+    with ctx.db.write() as session:
+        template = _template(session, template_id)
+        taken = session.scalar(
+            select(UpdateTemplate.id).where(
+                UpdateTemplate.name == values["name"],
+                UpdateTemplate.id != template.id,
+            )
+        )
+        if taken:
+            raise Conflict(f"there is already a template named {values['name']!r}")
+        now = ctx.clock.now()
+        for name, value in values.items():
+            setattr(template, name, value)
+        template.updated_at = now
+        _audit_template(session, actor, template, "template.update", now)
+        return TemplateRead.model_validate(template)
+
+
+def list_templates(
+    ctx: Context,
+    actor: Actor,
+    *,
+    audience: str | None = None,
+    incident_type: str | None = None,
+) -> list[TemplateRead]:
+    require_role(actor, Role.VIEWER)
+    with ctx.db.read() as session:
+        query = select(UpdateTemplate).order_by(UpdateTemplate.name)
+        if audience is not None:
+            query = query.where(UpdateTemplate.audience == _audience(audience))
+        if incident_type is not None:
+            query = query.where(UpdateTemplate.incident_type == incident_type.strip())
+        return [TemplateRead.model_validate(row) for row in session.scalars(query)]
+
+
+def get_template(ctx: Context, actor: Actor, name_or_id: str) -> TemplateRead:
+    require_role(actor, Role.VIEWER)
+    with ctx.db.read() as session:
+        return TemplateRead.model_validate(_template_named(session, name_or_id))
+
+
+# Updates -----------------------------------------------------------------------
+
+
+def preview(
+    ctx: Context, actor: Actor, number: int, new: UpdateInput
+) -> RenderedUpdate:
+    """What the update would say, sent nowhere."""
+    require_role(actor, Role.RESPONDER)
+    with ctx.db.read() as session:
+        incident = visible_incident(session, actor, number)
+        _, subject, body = _compose(ctx, session, incident, actor, new)
+        return RenderedUpdate(subject=subject, body=body)
+
+
+def post(ctx: Context, actor: Actor, number: int, new: UpdateInput) -> UpdateRead:
+    """Render and send an update: to the incident's and its team's subscribers
+    by email, and to the status page when asked for. The update, its timeline
+    entry and its messages are stored together or not at all."""
+    require_role(actor, Role.RESPONDER)
+    with ctx.db.write() as session:
+        incident = locked_incident(session, actor, number)
+        template, subject, body = _compose(ctx, session, incident, actor, new)
+        eta = checked_instant(new.eta, "eta")
+
+        now = ctx.clock.now()
+        update = IncidentUpdate(
+            incident_id=incident.id,
+            audience=_audience(new.audience),
+            template_id=template.id if template else None,
+            subject=subject,
+            body=body,
+            eta=eta,
+            status_page=new.status_page,
+            author_user_id=actor.user_id,
+            author_label=actor.label,
+            created_at=now,
+        )
+        session.add(update)
+        session.flush()
+        update.recipients = _send(session, ctx, incident, update)
+        if new.status_page:
+            status_page.publish_update(
+                session,
+                ctx,
+                incident_id=incident.id,
+                message=body,
+                stage=incident.stage or "investigating",
+                actor=actor,
+                title=incident.title,
+            )
+            update.status_page_published = True
+        incident.updated_at = now
+        eta_text = f"; ETA {eta:%Y-%m-%d %H:%M} UTC" if eta else ""
+        page_text = "; on the status page" if new.status_page else ""
+        add_timeline(
+            session,
+            incident,
+            at=now,
+            kind="update_posted",
+            message=(
+                f"{update.audience.capitalize()} update by {actor.label} to "
+                f"{update.recipients} recipients{eta_text}{page_text}: {subject}"
+            ),
+            actor=actor,
+            update_id=update.id,
+        )
+        cadence.arm(session, ctx, incident, since=now)
+        audit(
+            session,
+            actor,
+            at=now,
+            action="incident.update_post",
+            object_type="incident_update",
+            object_id=update.id,
+            number=incident.number,
+            audience=update.audience,
+            status_page=new.status_page,
+        )
+        session.flush()
+        return UpdateRead.model_validate(update)
+
+
+def list_updates(ctx: Context, actor: Actor, number: int) -> list[UpdateRead]:
+    with ctx.db.read() as session:
+        incident = visible_incident(session, actor, number)
+        rows = session.scalars(
+            select(IncidentUpdate)
+            .where(IncidentUpdate.incident_id == incident.id)
+            .order_by(IncidentUpdate.created_at, IncidentUpdate.id)
+        )
+        return [UpdateRead.model_validate(row) for row in rows]
+
+
+# Subscriptions -----------------------------------------------------------------
+
+
+def subscribe(
+    ctx: Context,
+    actor: Actor,
+    address: str,
+    *,
+    number: int | None = None,
+    team: str | None = None,
+    kind: str = "email",
+) -> SubscriptionRead:
+    """Send the updates of one incident, or of every incident of a team's
+    services, to an internal address. Adding one twice changes nothing."""
+    require_role(actor, Role.RESPONDER)
+    if (number is None) == (team is None):
+        raise InvalidInput("subscribe to an incident or to a team, one of them")
+    if kind not in SUBSCRIPTION_KINDS:
+        raise InvalidInput(
+            f"a subscription's kind is one of {', '.join(SUBSCRIPTION_KINDS)}"
+        )
+    address = checked_line(address, "an address", 320).lower()
+    if not _EMAIL.fullmatch(address):
+        raise InvalidInput(f"{address!r} is not an email address")
+
+    with ctx.db.write() as session:
+        incident_id = team_id = None
+        if number is not None:
+            incident_id = locked_incident(session, actor, number).id
+        else:
+            team_id = _team_of_actor(session, actor, team or "").id
+        owner = (
+            UpdateSubscription.incident_id == incident_id
+            if incident_id is not None
+            else UpdateSubscription.team_id == team_id
+        )
+        known = session.scalar(
+            select(UpdateSubscription).where(
+                owner,
+                UpdateSubscription.kind == kind,
+                UpdateSubscription.address == address,
+            )
+        )
+        if known is not None:
+            return _subscription_read(session, known)
+        count = session.scalar(select(func.count()).where(owner)) or 0
+        if count >= MAX_SUBSCRIPTIONS:
+            raise InvalidInput(f"at most {MAX_SUBSCRIPTIONS} subscribers each")
+
+        now = ctx.clock.now()
+        subscription = UpdateSubscription(
+            incident_id=incident_id,
+            team_id=team_id,
+            kind=kind,
+            address=address,
+            created_at=now,
+        )
+        session.add(subscription)
+        session.flush()
+        audit(
+            session,
+            actor,
+            at=now,
+            action="update.subscribe",
+            object_type="update_subscription",
+            object_id=subscription.id,
+            incident_id=incident_id,
+            team_id=team_id,
+        )
+        return _subscription_read(session, subscription)
+
+
+def unsubscribe(ctx: Context, actor: Actor, subscription_id: int) -> None:
+    require_role(actor, Role.RESPONDER)
+    with ctx.db.write() as session:
+        subscription = _subscription(session, actor, subscription_id)
+        session.delete(subscription)
+        audit(
+            session,
+            actor,
+            at=ctx.clock.now(),
+            action="update.unsubscribe",
+            object_type="update_subscription",
+            object_id=subscription_id,
+        )
+
+
+def subscriptions(
+    ctx: Context, actor: Actor, *, number: int | None = None, team: str | None = None
+) -> list[SubscriptionRead]:
+    """The subscribers of an incident (with those of its service's team) or of
+    a team."""
+    if (number is None) == (team is None):
+        raise InvalidInput("name an incident or a team, one of them")
+    with ctx.db.read() as session:
+        if number is not None:
+            incident = visible_incident(session, actor, number)
+            query = select(UpdateSubscription).where(_reaching(incident))
+        else:
+            team_row = _team_of_actor(session, actor, team or "")
+            query = select(UpdateSubscription).where(
+                UpdateSubscription.team_id == team_row.id
+            )
+        rows = session.scalars(query.order_by(UpdateSubscription.id))
+        return [_subscription_read(session, row) for row in rows]
+
+
+# Helpers -----------------------------------------------------------------------
+
+
+def _compose(
+    ctx: Context,
+    session: Session,
+    incident: Incident,
+    actor: Actor,
+    new: UpdateInput,
+) -> tuple[UpdateTemplate | None, str, str]:
+    """The template used (if any) and the rendered subject and body."""
+    audience = _audience(new.audience)
+    variables = _checked_variables(new.variables)
+    eta = checked_instant(new.eta, "eta")
+    written = new.subject is not None or new.body is not None
+    if written and new.template is not None:
+        raise InvalidInput("give a template or a subject and body, not both")
+
+    if written:
+        subject = checked_line(new.subject or "", "an update's subject", MAX_SUBJECT)
+        body = checked_text(new.body or "", "an update's body", MAX_BODY)
+        return None, subject, body
+
+    if new.template is not None:
+        template = _template_named(session, new.template)
+        if template.audience != audience:
+            raise InvalidInput(
+                f"the template {template.name} is for the {template.audience} "
+                f"audience, not {audience}"
+            )
+    else:
+        template = _fitting_template(session, incident, audience)
+
+    values = _values(ctx, incident, actor, eta, variables)
+    subject = message_templates.render(template.subject, values, "the subject")
+    body = message_templates.render(template.body, values, "the body")
+    subject = checked_line(subject, "the rendered subject", MAX_SUBJECT)
+    body = checked_text(body, "the rendered body", MAX_BODY)
+    return template, subject, body
+
+
+def _values(
+    ctx: Context,
+    incident: Incident,
+    actor: Actor,
+    eta: datetime | None,
+    variables: dict[str, str],
+) -> dict[str, Any]:
+    """What a template may use: plain strings and numbers, nothing else."""
+    types = incident_type_names(incident)
+    values: dict[str, Any] = {
+        "incident": {
+            "number": incident.number,
+            "title": incident.title,
+            "severity": incident.severity.upper(),
+            "status": incident.status,
+            "stage": incident.stage or "",
+            "type": types[0] if types else "",
+            "service": incident.service.name,
+            "opened_at": f"{incident.created_at:%Y-%m-%d %H:%M} UTC",
+            "url": f"{ctx.settings.base_url.rstrip('/')}/incidents/{incident.number}",
+        },
+        "eta": f"{eta:%Y-%m-%d %H:%M} UTC" if eta else "",
+        "author": actor.label,
+        "now": f"{ctx.clock.now():%Y-%m-%d %H:%M} UTC",
+    }
+    clash = sorted(set(variables) & set(values))
+    if clash:
+        raise InvalidInput(f"variable names taken by Tocsin: {', '.join(clash)}")
+    return values | variables
+
+
+def _checked_variables(variables: dict[str, str]) -> dict[str, str]:
+    if len(variables) > MAX_VARIABLES:
+        raise InvalidInput(f"at most {MAX_VARIABLES} variables")
+    checked = {}
+    for name, value in variables.items():
+        if not isinstance(name, str) or not _VARIABLE.fullmatch(name):
+            raise InvalidInput(
+                f"variable name {name!r}: letters, digits and '_', at most 40"
+            )
+        if not isinstance(value, str):
+            raise InvalidInput(f"variable {name}: the value must be text")
+        checked[name] = checked_text(value, f"variable {name}", MAX_VALUE, empty=True)
+    return checked
+
+
+def _fitting_template(
+    session: Session, incident: Incident, audience: str
+) -> UpdateTemplate:
+    """The template for the incident's type and the audience; else the
+    audience's template for any type. InvalidInput when there is none."""
+    types = [name.lower() for name in incident_type_names(incident)]
+    candidates = session.scalars(
+        select(UpdateTemplate)
+        .where(UpdateTemplate.audience == audience)
+        .order_by(UpdateTemplate.name)
+    ).all()
+    for template in candidates:
+        if template.incident_type and template.incident_type.lower() in types:
+            return template
+    for template in candidates:
+        if template.incident_type is None:
+            return template
+    raise InvalidInput(
+        f"no {audience} template fits incident #{incident.number}: name one, or "
+        "write the subject and body"
+    )
+
+
+def _send(
+    session: Session, ctx: Context, incident: Incident, update: IncidentUpdate
+) -> int:
+    """Queue the update to every subscriber of the incident and of its team."""
+    addresses = list(
+        dict.fromkeys(
+            session.scalars(
+                select(UpdateSubscription.address)
+                .where(_reaching(incident), UpdateSubscription.kind == "email")
+                .order_by(UpdateSubscription.id)
+            )
+        )
+    )
+    if not addresses:
+        return 0
+
+    eta = f"\n\nETA: {update.eta:%Y-%m-%d %H:%M} UTC" if update.eta else ""
+    session.execute(
+        insert(_OUTBOX),
+        [
+            {
+                "channel": "email",
+                "recipient": address,
+                "subject": f"[Tocsin] #{incident.number} {update.subject}"[:500],
+                "body": f"{update.body}{eta}",
+                "payload": {
+                    "kind": "update",
+                    "incident_number": incident.number,
+                    "update_id": update.id,
+                },
+                "idempotency_key": uuid.uuid4().hex,
+                "incident_id": incident.id,
+                "user_id": None,
+                "next_attempt_at": update.created_at,
+                "created_at": update.created_at,
+            }
+            for address in addresses
+        ],
+    )
+    ctx.work_queued.set()
+    return len(addresses)
+
+
+def _reaching(incident: Incident) -> Any:
+    conditions = [UpdateSubscription.incident_id == incident.id]
+    if incident.service.team_id is not None:
+        conditions.append(UpdateSubscription.team_id == incident.service.team_id)
+    return or_(*conditions)
+
+
+def _checked_template(new: TemplateInput) -> dict[str, Any]:
+    incident_type = None
+    if new.incident_type is not None and new.incident_type.strip():
+        incident_type = checked_line(new.incident_type, "an incident type", 100)
+    subject = checked_line(new.subject, "a template's subject", MAX_SUBJECT)
+    body = checked_text(new.body, "a template's body", MAX_BODY)
+    message_templates.check(subject, "the subject")
+    message_templates.check(body, "the body")
+    return {
+        "name": checked_line(new.name, "a template name", 200),
+        "audience": _audience(new.audience),
+        "subject": subject,
+        "body": body,
+        "incident_type": incident_type,
+    }
+
+
+def _audience(value: str) -> Audience:
+    try:
+        return Audience(value)
+    except ValueError:
+        choices = ", ".join(a.value for a in Audience)
+        raise InvalidInput(f"an audience is one of {choices}") from None
+
+
+def _template(session: Session, template_id: int) -> UpdateTemplate:
+    template = (
+        session.get(UpdateTemplate, template_id) if 0 < template_id <= MAX_ID else None
+    )
+    if template is None:
+        raise NotFound(f"no template {template_id}")
+    return template
+
+
+def _template_named(session: Session, name_or_id: str) -> UpdateTemplate:
+    found = session.scalar(
+        select(UpdateTemplate).where(UpdateTemplate.name == name_or_id.strip())
+    )
+    if found is None and name_or_id.strip().isdigit():
+        return _template(session, int(name_or_id.strip()))
+    if found is None:
+        raise NotFound(f"no template named {name_or_id!r}")
+    return found
+
+
+def _team_of_actor(session: Session, actor: Actor, name: str) -> Team:
+    team = session.scalar(select(Team).where(Team.name == name.strip()))
+    if team is None or not can_see_team(actor, team.id):
+        raise NotFound(f"no team named {name!r}")
+    return team
+
+
+def _subscription(
+    session: Session, actor: Actor, subscription_id: int
+) -> UpdateSubscription:
+    subscription = (
+        session.get(UpdateSubscription, subscription_id)
+        if 0 < subscription_id <= MAX_ID
+        else None
+    )
+    if subscription is None:
+        raise NotFound(f"no subscription {subscription_id}")
+    team_id: int | None = subscription.team_id
+    if team_id is None:
+        incident = session.get(Incident, subscription.incident_id)
+        team_id = incident.service.team_id if incident else None
+    if not can_see_team(actor, team_id):
+        raise NotFound(f"no subscription {subscription_id}")
+    return subscription
+
+
+def _subscription_read(
+    session: Session, subscription: UpdateSubscription
+) -> SubscriptionRead:
+    number = None
+    if subscription.incident_id is not None:
+        number = session.scalar(
+            select(Incident.number).where(Incident.id == subscription.incident_id)
+        )
+    team = None
+    if subscription.team_id is not None:
+        team = session.scalar(select(Team.name).where(Team.id == subscription.team_id))
+    return SubscriptionRead(
+        id=subscription.id,
+        incident_number=number,
+        team=team,
+        kind=subscription.kind,
+        address=subscription.address,
+    )
+
+
+def _audit_template(
+    session: Session,
+    actor: Actor,
+    template: UpdateTemplate,
+    action: str,
+    now: datetime,
+) -> None:
+    audit(
+        session,
+        actor,
+        at=now,
+        action=action,
+        object_type="update_template",
+        object_id=template.id,
+        name=template.name,
+        audience=template.audience,
+    )
