@@ -150,7 +150,9 @@ def _include_routers(app: FastAPI) -> None:
     from tocsin.api.routes import router as api_router
     from tocsin.intake.routes import router as intake_router
     from tocsin.web.pages import router as web_router
+    from tocsin.web.status_page import router as status_page_router
 
     app.include_router(intake_router)
     app.include_router(api_router)
     app.include_router(web_router)
+    app.include_router(status_page_router)

@@ -13,6 +13,7 @@ from tocsin.config import Settings
 
 # Header values may not break lines; alert summaries often do (RFC 5322, 2.2).
 _LINE_BREAKS = re.compile(r"[\s\x00-\x1f\x7f\x85\u2028\u2029]+")
+EXTRA_HEADERS = frozenset({"List-Unsubscribe", "List-Unsubscribe-Post"})
 
 
 def one_line(text: str) -> str:
@@ -38,6 +39,17 @@ class EmailChannel:
         # lost (make_msgid would add a timestamp and a random part).
         mail["Message-ID"] = f"<{message.idempotency_key}@{domain}>"
         mail["X-Tocsin-Idempotency-Key"] = message.idempotency_key
+        # Headers a sender may ask for in the payload, by name from this list
+        # only: the status page's List-Unsubscribe pair (RFC 2369, RFC 8058).
+        extra = dict(message.payload.get("headers") or {})
+        if any(name in EXTRA_HEADERS for name in extra):
+            # A URL has no white space to fold at, and folding would turn it
+            # into encoded words no mail client follows: keep lines whole, as
+            # RFC 5322 allows up to 998 characters.
+            mail.policy = mail.policy.clone(max_line_length=998)
+        for name, value in extra.items():
+            if name in EXTRA_HEADERS:
+                mail[name] = one_line(str(value))
         # 8bit rather than quoted-printable: action links stay whole in the raw
         # mail (a local mail sink prints it), and every relay today speaks
         # 8BITMIME (RFC 6152).

@@ -251,7 +251,7 @@ def history(
 
 def feed_entries(
     ctx: Context,
-) -> tuple[list[PublicIncidentRead], list[PublicMaintenanceRead]]:
+) -> tuple[list[PublicIncidentRead], list[StatusMaintenanceRead]]:
     """The latest incidents and maintenance, for the Atom feed."""
     now = ctx.clock.now()
     with ctx.db.read() as session:
