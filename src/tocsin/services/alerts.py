@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from tocsin.domain.access import Actor, Role
 from tocsin.domain.alerts import SEVERITY_TO_INCIDENT, AlertAction, AlertEvent
 from tocsin.domain.incidents import IncidentStatus
-from tocsin.services import incidents
+from tocsin.services import declaration_triggers, incidents
 from tocsin.services.context import Context
 from tocsin.services.integrations import IntegrationRef
 from tocsin.services.records import add_timeline
@@ -280,6 +280,15 @@ def _trigger(
             "starts_at": event.starts_at,
             "ends_at": event.ends_at,
         },
+    )
+    # Declaration triggers: with no rules this is one cached lookup.
+    declaration_triggers.after_alert(
+        session,
+        ctx,
+        incident_id=incident.id,
+        service_id=service.id,
+        severity=event.severity,
+        labels=dict(event.labels),
     )
     return Outcome(event.dedup_key, CREATED, incident.number)
 
