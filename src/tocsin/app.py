@@ -149,10 +149,14 @@ def _api_refusal(ctx: Context, request: Request) -> Unauthenticated | None:
 def _include_routers(app: FastAPI) -> None:
     from tocsin.api.routes import router as api_router
     from tocsin.intake.routes import router as intake_router
+    from tocsin.intake.slack_actions import router as slack_actions_router
+    from tocsin.intake.twilio_inbound import router as twilio_inbound_router
     from tocsin.web.pages import router as web_router
     from tocsin.web.status_page import router as status_page_router
 
     app.include_router(intake_router)
+    app.include_router(slack_actions_router)
+    app.include_router(twilio_inbound_router)
     app.include_router(api_router)
     app.include_router(web_router)
     app.include_router(status_page_router)

@@ -8,6 +8,7 @@ import typer
 
 from tocsin.cli import catalog, incidents, people, server
 from tocsin.cli.common import Commands
+from tocsin.cli.contacts import register as register_contacts
 
 app = typer.Typer(
     cls=Commands,
@@ -20,6 +21,7 @@ server.register(app)
 people.register(app)
 incidents.register(app)
 catalog.register(app)
+register_contacts(app)
 
 
 def main() -> None:

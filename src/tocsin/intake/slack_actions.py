@@ -1,0 +1,100 @@
+"""Slack's interactivity endpoint: the "Acknowledge" button on a Slack page.
+
+Point the Slack app's Interactivity Request URL at
+`{TOCSIN_BASE_URL}/api/v1/intake/slack/actions`. Every request is verified
+with the app's signing secret as Slack documents it: `v0=` + hex HMAC-SHA256
+over `v0:{X-Slack-Request-Timestamp}:{raw body}`, and a timestamp more than
+five minutes from now is refused, so a captured request cannot be replayed.
+The clicking person is found by their Slack member id among contact methods.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from tocsin.channels.slack import ACKNOWLEDGE_ACTION
+from tocsin.errors import Forbidden, InvalidInput
+from tocsin.services import replies
+from tocsin.services.context import Context
+
+router = APIRouter(tags=["intake"])
+
+WINDOW_SECONDS = 5 * 60
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    base = b"v0:" + timestamp.encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def verify(ctx: Context, headers: Any, body: bytes) -> None:
+    """Raise Forbidden unless the request is Slack's, signed in the last five
+    minutes."""
+    secret = ctx.settings.slack_signing_secret
+    if not secret:
+        raise Forbidden("Slack actions are off: TOCSIN_SLACK_SIGNING_SECRET is unset")
+
+    timestamp = headers.get("x-slack-request-timestamp", "")
+    given = headers.get("x-slack-signature", "")
+    if not timestamp.isdigit() or len(timestamp) > 12 or not given:
+        raise Forbidden("the request carries no Slack signature")
+    age = abs(ctx.clock.now().timestamp() - int(timestamp))
+    if age > WINDOW_SECONDS:
+        raise Forbidden("the Slack request is more than five minutes old")
+    if not hmac.compare_digest(signature(secret, timestamp, body), given):
+        raise Forbidden("the Slack signature does not match")
+
+
+def _interaction(body: bytes) -> dict[str, Any]:
+    try:
+        fields = parse_qs(body.decode(), strict_parsing=True)
+        data = json.loads(fields["payload"][0])
+    except (UnicodeDecodeError, ValueError, KeyError, IndexError):
+        raise InvalidInput("expected a form with a JSON `payload` field") from None
+    if not isinstance(data, dict):
+        raise InvalidInput("the payload is not a JSON object")
+    return data
+
+
+def _handle(ctx: Context, data: dict[str, Any]) -> str:
+    actions = data.get("actions") or []
+    action = actions[0] if isinstance(actions, list) and actions else {}
+    user = data.get("user") or {}
+    if (
+        data.get("type") != "block_actions"
+        or not isinstance(action, dict)
+        or action.get("action_id") != ACKNOWLEDGE_ACTION
+    ):
+        # Other buttons (Open) are links; Slack still reports them. Nothing to do.
+        return ""
+    value = str(action.get("value", ""))
+    slack_user = str(user.get("id", "")) if isinstance(user, dict) else ""
+    if not value.isdigit() or not slack_user:
+        raise InvalidInput("the action names no incident or no user")
+
+    command = replies.Command("acknowledge", int(value))
+    return replies.act(ctx, kind="slack", address=slack_user, command=command)
+
+
+@router.post(
+    "/api/v1/intake/slack/actions",
+    operation_id="slackAction",
+    summary="Slack interactivity: the Acknowledge button of a page",
+)
+async def slack_action(request: Request) -> JSONResponse:
+    ctx: Context = request.app.state.ctx
+    body = await request.body()
+    verify(ctx, request.headers, body)
+    data = _interaction(body)
+
+    text = await run_in_threadpool(_handle, ctx, data)
+    # Slack shows this to the clicking person only.
+    return JSONResponse({"response_type": "ephemeral", "text": text})
