@@ -78,7 +78,7 @@ class SlackChannel:
         address = str(message.payload.get("address") or message.recipient)
         body: dict[str, Any] = {
             # The fallback text shows in notifications and old clients.
-            "text": message.subject[:300],
+            "text": escape(message.subject[:300]),
             "blocks": blocks(message),
         }
         if address.startswith(("https://", "http://")):
