@@ -121,11 +121,12 @@ def test_page_without_session_redirects_to_login_with_next(
     assert parse_qs(location.query)["next"] == ["/incidents?status=triggered&page=2"]
 
 
-def test_root_redirects_to_the_incident_list(client: TestClient) -> None:
+def test_home_page_needs_a_login(client: TestClient) -> None:
+    """The home page sends a visitor without a session to the login form."""
     response = client.get("/")
 
     assert response.status_code == 303
-    assert response.headers["location"] == "/incidents"
+    assert response.headers["location"] == "/login?next=%2F"
 
 
 def test_logged_in_user_sees_who_they_are(client: TestClient, world: World) -> None:

@@ -4,6 +4,8 @@ templates that all compile with autoescaping on."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 from fastapi.testclient import TestClient
@@ -52,13 +54,18 @@ def test_logged_in_pages_carry_the_security_headers_and_are_not_cached(
     number = open_incident(ctx, world.checkout)
     log_in(client, world.ann.email)
 
-    for path in ("/incidents", f"/incidents/{number}"):
+    for path in ("/", "/incidents", f"/incidents/{number}", "/profile"):
         response = client.get(path)
         assert response.status_code == 200
         _assert_secure(response.headers)
         assert response.headers["cache-control"] == "no-store"
-        assert "<script" not in response.text
+        # Scripts only from files in the package: no inline script or style.
+        scripts = re.findall(r"<script[^>]*>", response.text)
+        assert scripts
+        for tag in scripts:
+            assert re.fullmatch(r'<script src="/static/vendor/[^"]+" defer>', tag)
         assert " style=" not in response.text
+        assert " hx-on" not in response.text
 
 
 def test_the_stylesheet_is_served_from_the_package(client: TestClient) -> None:

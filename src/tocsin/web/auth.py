@@ -25,7 +25,8 @@ from tocsin.domain.access import Actor, Role, require_role
 from tocsin.errors import Forbidden, Unauthenticated
 from tocsin.services import users
 
-HOME = "/incidents"
+HOME = "/"
+CSRF_HEADER = "X-CSRF-Token"
 LOGIN_COOKIE_MAX_AGE = 60 * 60
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 
@@ -120,9 +121,16 @@ def current_user(request: Request, ctx: CtxDep) -> WebUser:
 UserDep = Annotated[WebUser, Depends(current_user)]
 
 
-def form_user(user: UserDep, csrf_token: Annotated[str, Form()] = "") -> WebUser:
-    """The logged-in user of a form post whose CSRF token matches the session's."""
-    if not same_token(csrf_token, user.csrf_token):
+def form_user(
+    request: Request, user: UserDep, csrf_token: Annotated[str, Form()] = ""
+) -> WebUser:
+    """The logged-in user of a form post whose CSRF token matches the session's.
+
+    The token comes in the form's hidden field, or in the X-CSRF-Token header
+    that htmx sends with every request (base.html sets it on the body).
+    """
+    given = csrf_token or request.headers.get(CSRF_HEADER, "")
+    if not same_token(given, user.csrf_token):
         raise Forbidden("this form has expired; reload the page and try again")
     return user
 
@@ -184,7 +192,20 @@ def clear_session_cookie(response: Response, settings: Settings) -> None:
     )
 
 
+def is_htmx(request: Request) -> bool:
+    """Whether htmx made the request (and will swap the answer into the page)."""
+    return request.headers.get("HX-Request") == "true"
+
+
 def redirect_to_login(request: Request, error: Exception) -> Response:
-    """Exception handler for LoginRequired."""
+    """Exception handler for LoginRequired.
+
+    An htmx request would follow a redirect and swap the login form into a
+    part of the page; it is told to load the login page instead.
+    """
     next_url = error.next_url if isinstance(error, LoginRequired) else None
+    if is_htmx(request):
+        current = request.headers.get("HX-Current-URL", "")
+        path = urlsplit(current).path if current else None
+        return Response(status_code=204, headers={"HX-Redirect": login_url(path)})
     return RedirectResponse(login_url(next_url), status_code=303)

@@ -1,9 +1,15 @@
-"""Incident pages: the list, one incident, and the forms that act on it."""
+"""Incident pages: the list, one incident, and the forms that act on it.
+
+Every form works twice: as a plain form (the answer is a redirect back to the
+incident) and through htmx (the answer is the part of the page that changed).
+Acting goes through services.incidents, the same calls the API makes.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
@@ -12,15 +18,17 @@ from fastapi.responses import RedirectResponse, Response
 from tocsin.api.deps import CtxDep
 from tocsin.domain.incidents import IncidentAction, IncidentStatus, next_status
 from tocsin.errors import Conflict, InvalidInput, NotFound
-from tocsin.services import incidents
-from tocsin.services.incidents import MAX_NOTE, IncidentFilter
-from tocsin.web.auth import FormUserDep, UserDep
-from tocsin.web.templating import render
+from tocsin.schemas import IncidentRead
+from tocsin.services import incident_views, incidents
+from tocsin.services.context import Context
+from tocsin.services.incident_views import Cursor, IncidentQuery, Sort
+from tocsin.services.incidents import MAX_NOTE, SEVERITIES
+from tocsin.web.auth import FormUserDep, UserDep, WebUser, is_htmx
+from tocsin.web.templating import render, templates
 
 router = APIRouter()
 
 PAGE_SIZE = 25
-MAX_PAGE = 10_000
 # Incident numbers are 32-bit integers in the database; a larger number in a URL
 # cannot name an incident, and PostgreSQL would refuse to compare with it.
 MAX_NUMBER = 2**31 - 1
@@ -36,6 +44,13 @@ FILTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Acknowledged", (_ACKNOWLEDGED,)),
     ("Resolved", (_RESOLVED,)),
 )
+
+SORTS = {
+    Sort.NEWEST: "Newest first",
+    Sort.OLDEST: "Oldest first",
+    Sort.SEVERITY: "Worst severity first",
+    Sort.UPDATED: "Recently changed",
+}
 
 BUTTONS = {
     IncidentAction.ACKNOWLEDGE: "Acknowledge",
@@ -56,35 +71,92 @@ class Button:
     label: str
 
 
+@dataclass(frozen=True)
+class ListParams:
+    """The list's query string, parsed and checked; `url` rebuilds it."""
+
+    status: tuple[str, ...] = ()
+    severity: str = ""
+    service: str = ""
+    team: str = ""
+    since: str = ""
+    until: str = ""
+    q: str = ""
+    sort: Sort = Sort.NEWEST
+
+    def url(self, **changes: Any) -> str:
+        values = {**self.__dict__, **changes}
+        query: list[tuple[str, str]] = [("status", s) for s in values["status"]]
+        for name in ("severity", "service", "team", "since", "until", "q"):
+            if values[name]:
+                query.append((name, values[name]))
+        if values["sort"] is not Sort.NEWEST:
+            query.append(("sort", values["sort"].value))
+        if values.get("after"):
+            query.append(("after", values["after"]))
+        return "/incidents" + ("?" + urlencode(query) if query else "")
+
+
 @router.get("/incidents")
 def incident_list(
     request: Request,
     ctx: CtxDep,
     user: UserDep,
     status: Annotated[list[str] | None, Query()] = None,
-    page: str = "1",
+    severity: str = "",
+    service: str = "",
+    team: str = "",
+    since: str = "",
+    until: str = "",
+    q: str = "",
+    sort: str = "newest",
+    after: str = "",
 ) -> Response:
-    """Newest first, PAGE_SIZE a page, optionally only some statuses."""
-    statuses = _statuses(status or [])
-    number = _page_number(page)
-
-    where = IncidentFilter(
-        status=statuses, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE
+    """The incidents the user may see, filtered, searched and sorted, a page
+    at a time; `after` is the cursor of the page before."""
+    params = ListParams(
+        status=_statuses(status or []),
+        severity=_choice(severity, SEVERITIES, "severity"),
+        service=service.strip(),
+        team=team.strip(),
+        since=since.strip(),
+        until=until.strip(),
+        q=q.strip(),
+        sort=_sort(sort),
     )
-    result = incidents.list_incidents(ctx, user.actor, where)
+    where = IncidentQuery(
+        status=params.status,
+        severity=(params.severity,) if params.severity else (),
+        service_id=_id(params.service, "service"),
+        team_id=_id(params.team, "team"),
+        since=_day(params.since, "from"),
+        until=_day(params.until, "to", end=True),
+        text=params.q,
+        sort=params.sort,
+        after=Cursor.decode(after, params.sort) if after else None,
+        limit=PAGE_SIZE,
+    )
+    result = incident_views.search(ctx, user.actor, where)
 
-    has_next = where.offset + len(result.items) < result.total
+    next_url = None
+    if result.next_cursor is not None:
+        next_url = params.url(after=result.next_cursor.encode())
     context = {
         "user": user,
         "result": result,
-        "first": where.offset + 1,
-        "last": where.offset + len(result.items),
+        "params": params,
         "tabs": [
-            FilterTab(label, _list_url(wanted, 1), set(wanted) == set(statuses))
+            FilterTab(
+                label, params.url(status=wanted), set(wanted) == set(params.status)
+            )
             for label, wanted in FILTERS
         ],
-        "previous_url": _list_url(statuses, number - 1) if number > 1 else None,
-        "next_url": _list_url(statuses, number + 1) if has_next else None,
+        "severities": SEVERITIES,
+        "services": incident_views.visible_services(ctx, user.actor),
+        "teams": incident_views.visible_teams(ctx, user.actor),
+        "sorts": SORTS,
+        "first_url": params.url() if after else None,
+        "next_url": next_url,
     }
     return render(request, "incidents/list.html", context)
 
@@ -95,37 +167,92 @@ def incident_detail(
 ) -> Response:
     incident = incidents.get(ctx, user.actor, _bounded(number))
 
-    buttons = _buttons(incident.status) if user.can_act else []
+    last_entry = incident.timeline[-1].id if incident.timeline else 0
     context = {
-        "user": user,
+        **_summary_context(ctx, user, incident),
         "incident": incident,
-        "buttons": buttons,
+        "last_entry": last_entry,
         "max_note": MAX_NOTE,
     }
     return render(request, "incidents/detail.html", context)
 
 
 @router.post("/incidents/{number:int}/acknowledge")
-def acknowledge(ctx: CtxDep, user: FormUserDep, number: int) -> Response:
-    incidents.acknowledge(ctx, user.actor, _bounded(number))
-    return _back_to(number)
+def acknowledge(
+    request: Request, ctx: CtxDep, user: FormUserDep, number: int
+) -> Response:
+    incident = incidents.acknowledge(ctx, user.actor, _bounded(number))
+    return _answer(request, ctx, user, incident)
 
 
 @router.post("/incidents/{number:int}/resolve")
-def resolve(ctx: CtxDep, user: FormUserDep, number: int) -> Response:
-    incidents.resolve(ctx, user.actor, _bounded(number))
-    return _back_to(number)
+def resolve(request: Request, ctx: CtxDep, user: FormUserDep, number: int) -> Response:
+    incident = incidents.resolve(ctx, user.actor, _bounded(number))
+    return _answer(request, ctx, user, incident)
+
+
+@router.post("/incidents/{number:int}/reassign")
+def reassign(
+    request: Request,
+    ctx: CtxDep,
+    user: FormUserDep,
+    number: int,
+    user_id: Annotated[str, Form()] = "",
+) -> Response:
+    """Hand the incident to someone else, who is paged at once."""
+    assignee = _id(user_id, "the person to assign")
+    if assignee is None:
+        raise InvalidInput("choose the person to assign")
+    incident = incidents.reassign(ctx, user.actor, _bounded(number), assignee)
+    return _answer(request, ctx, user, incident)
 
 
 @router.post("/incidents/{number:int}/notes")
 def add_note(
+    request: Request,
     ctx: CtxDep,
     user: FormUserDep,
     number: int,
     text: Annotated[str, Form()] = "",
 ) -> Response:
+    """The note lands on the timeline; htmx gets an empty form back, and the
+    note itself arrives with the page's live updates."""
     incidents.add_note(ctx, user.actor, _bounded(number), text)
+    if is_htmx(request):
+        context = {"user": user, "number": number, "max_note": MAX_NOTE}
+        return render(request, "incidents/_note_form.html", context)
     return _back_to(number, anchor="timeline")
+
+
+def summary_html(ctx: Context, user: WebUser, number: int) -> str:
+    """The incident's summary part as HTML, for live updates."""
+    incident = incidents.get(ctx, user.actor, number)
+    context = _summary_context(ctx, user, incident)
+    return templates.env.get_template("incidents/_summary.html").render(context)
+
+
+def _answer(
+    request: Request, ctx: Context, user: WebUser, incident: IncidentRead
+) -> Response:
+    if not is_htmx(request):
+        return _back_to(incident.number)
+    context = _summary_context(ctx, user, incident)
+    return render(request, "incidents/_summary.html", context)
+
+
+def _summary_context(
+    ctx: Context, user: WebUser, incident: IncidentRead
+) -> dict[str, Any]:
+    can_act = user.can_act
+    assignees = []
+    if can_act and incident.status != _RESOLVED:
+        assignees = incident_views.assignable_users(ctx, user.actor, incident.number)
+    return {
+        "user": user,
+        "incident": incident,
+        "buttons": _buttons(incident.status) if can_act else [],
+        "assignees": assignees,
+    }
 
 
 def _statuses(values: list[str]) -> tuple[str, ...]:
@@ -136,23 +263,50 @@ def _statuses(values: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(values))
 
 
-def _page_number(value: str) -> int:
-    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:
-        raise InvalidInput(f"page must be a whole number from 1 to {MAX_PAGE}")
+def _choice(value: str, allowed: tuple[str, ...], name: str) -> str:
+    value = value.strip()
+    if value and value not in allowed:
+        raise InvalidInput(f"{name} must be one of {', '.join(allowed)}")
+    return value
+
+
+def _sort(value: str) -> Sort:
+    try:
+        return Sort(value or Sort.NEWEST.value)
+    except ValueError:
+        names = ", ".join(s.value for s in Sort)
+        raise InvalidInput(f"sort must be one of {names}") from None
+
+
+def _id(value: str, name: str) -> int | None:
+    value = value.strip()
+    if not value:
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= MAX_NUMBER:
+        raise InvalidInput(f"{name} must be chosen from the list")
     return int(value)
+
+
+def _day(value: str, name: str, *, end: bool = False) -> datetime | None:
+    """A YYYY-MM-DD date as the UTC instant it starts; with `end`, the instant
+    the day after starts, so that "to" includes the whole day."""
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a date as YYYY-MM-DD") from None
+    if end:
+        if day == date.max:
+            return None
+        day += timedelta(days=1)
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def _bounded(number: int) -> int:
     if number > MAX_NUMBER:
         raise NotFound(f"no incident #{number}")
     return number
-
-
-def _list_url(statuses: tuple[str, ...], page: int) -> str:
-    query: list[tuple[str, str]] = [("status", status) for status in statuses]
-    if page > 1:
-        query.append(("page", str(page)))
-    return "/incidents" + ("?" + urlencode(query) if query else "")
 
 
 def _buttons(status: str) -> list[Button]:

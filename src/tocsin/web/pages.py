@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 
-from tocsin.web import action_links, incidents, login
-from tocsin.web.auth import HOME
+from tocsin.web import accounts, action_links, home, incidents, live, login
+from tocsin.web.auth import is_htmx
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 router.include_router(login.router)
+router.include_router(accounts.router)
+router.include_router(home.router)
 router.include_router(incidents.router)
+router.include_router(live.router)
 router.include_router(action_links.router)
 
 
-@router.get("/")
-def home() -> RedirectResponse:
-    return RedirectResponse(HOME, status_code=303)
-
-
 def error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
-    """An HTML page for an error a browser asked for; the app's handlers call it."""
+    """An HTML page for an error a browser asked for; the app's handlers call it.
+
+    For htmx, only the message, aimed at the page's #flash region: swapping a
+    whole error page into a button's place would break the page around it.
+    """
     context = {"status": status, "title": title, "detail": detail}
+    if is_htmx(request):
+        headers = {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"}
+        return render(
+            request, "flash.html", context, status_code=status, headers=headers
+        )
     return render(request, "error.html", context, status_code=status)

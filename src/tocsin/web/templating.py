@@ -6,8 +6,10 @@ neither print markup from data nor hide a typo behind an empty string.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +18,41 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
-from tocsin import __version__
+from tocsin.web.navigation import NAVIGATION
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 
+# htmx settings, read from a meta tag. No eval and no inline style (the CSP
+# allows neither); errors are swapped in too, so the server's message shows
+# (the server points them at #flash); history is not cached in localStorage,
+# because pages hold CSRF tokens: going back reloads the page.
+HTMX_CONFIG = {
+    "allowEval": False,
+    "allowScriptTags": False,
+    "includeIndicatorStyles": False,
+    "historyCacheSize": 0,
+    "refreshOnHistoryMiss": True,
+    "selfRequestsOnly": True,
+    "responseHandling": [
+        {"code": "204", "swap": False},
+        {"code": "[23]..", "swap": True},
+        {"code": "[45]..", "swap": True, "error": True},
+        {"code": "...", "swap": False},
+    ],
+}
+
+
+@lru_cache(maxsize=64)
+def _fingerprint(path: str) -> str:
+    return hashlib.sha256((STATIC_DIR / path).read_bytes()).hexdigest()[:12]
+
 
 def static_url(path: str) -> str:
-    """The URL of a file in web/static; the version makes upgrades bust caches."""
-    return f"/static/{path}?v={__version__}"
+    """The URL of a file in web/static. The query carries a digest of the file's
+    content, so browsers may cache it for a year: a changed file has a new URL.
+    """
+    return f"/static/{path}?v={_fingerprint(path)}"
 
 
 def when(instant: datetime | None) -> str:
@@ -50,6 +78,8 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.globals["static_url"] = static_url
+    env.globals["navigation"] = NAVIGATION
+    env.globals["htmx_config"] = HTMX_CONFIG
     env.filters["when"] = when
     env.filters["iso"] = iso
     return env

@@ -1,5 +1,6 @@
 """All models, importable from one place."""
 
+from tocsin.store.models.accounts import PasswordReset
 from tocsin.store.models.base import Base
 from tocsin.store.models.delivery import (
     AuditRecord,
@@ -100,6 +101,7 @@ __all__ = [
     "MaintenanceWindow",
     "NotificationRule",
     "OutboxMessage",
+    "PasswordReset",
     "Schedule",
     "ScheduleLayer",
     "ScheduleOverride",

@@ -1,0 +1,29 @@
+"""The home page: what is burning now, and what is mine."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from tocsin.api.deps import CtxDep
+from tocsin.services import incident_views
+from tocsin.services.incidents import SEVERITIES
+from tocsin.web.auth import UserDep
+from tocsin.web.templating import render
+
+router = APIRouter()
+
+
+@router.get("/")
+def home(request: Request, ctx: CtxDep, user: UserDep) -> Response:
+    """Open incidents by severity, the worst ones, and the user's own."""
+    summary = incident_views.home(ctx, user.actor)
+    severities = list(SEVERITIES) + sorted(
+        set(summary.open_by_severity) - set(SEVERITIES)
+    )
+    context = {
+        "user": user,
+        "summary": summary,
+        "severities": severities,
+    }
+    return render(request, "home.html", context)
