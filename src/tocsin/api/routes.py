@@ -7,12 +7,16 @@ from fastapi import APIRouter
 from tocsin.api import incidents, users
 from tocsin.api.calendars import router as calendars_router
 from tocsin.api.contacts import router as contacts_router
+from tocsin.api.reports import router as reports_router
 from tocsin.api.schedules import feeds_router
 from tocsin.api.schedules import router as schedules_router
+from tocsin.api.triage import router as triage_router
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(incidents.router)
 router.include_router(users.router)
+router.include_router(triage_router)
+router.include_router(reports_router)
 router.include_router(contacts_router)
 router.include_router(schedules_router)
 router.include_router(feeds_router)

@@ -337,9 +337,10 @@ def _affected(session: Session, value: Any) -> dict[int, str]:
     if any(not 1 <= item <= MAX_ID for item in ids):
         raise InvalidInput("a service id is a positive 32-bit number")
 
-    names = dict(
-        session.execute(select(Service.id, Service.name).where(Service.id.in_(ids)))
-    )
+    rows = session.execute(
+        select(Service.id, Service.name).where(Service.id.in_(ids))
+    ).all()
+    names = {row.id: row.name for row in rows}
     missing = [str(item) for item in ids if item not in names]
     if missing:
         raise InvalidInput(f"no service with id {', '.join(missing)}")
