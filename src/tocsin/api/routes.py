@@ -10,11 +10,13 @@ from tocsin.api.contacts import router as contacts_router
 from tocsin.api.reports import router as reports_router
 from tocsin.api.schedules import feeds_router
 from tocsin.api.schedules import router as schedules_router
+from tocsin.api.status_page import router as status_page_router
 from tocsin.api.triage import router as triage_router
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(incidents.router)
 router.include_router(users.router)
+router.include_router(status_page_router)
 router.include_router(triage_router)
 router.include_router(reports_router)
 router.include_router(contacts_router)

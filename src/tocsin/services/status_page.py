@@ -235,13 +235,17 @@ def edit_component(
                 description, "description", MAX_DESCRIPTION, empty=True
             )
             changed.append("description")
-        if clear_group or group is not None:
-            component.group_id = None if clear_group else find_group(session, group).id  # type: ignore[arg-type]
+        if clear_group:
+            component.group = None
             changed.append("group")
-        if clear_service or service is not None:
-            component.service_id = (
-                None if clear_service else find_service(session, service)  # type: ignore[arg-type]
-            )
+        elif group is not None:
+            component.group = find_group(session, group)
+            changed.append("group")
+        if clear_service:
+            component.service_id = None
+            changed.append("service")
+        elif service is not None:
+            component.service_id = find_service(session, service)
             changed.append("service")
         if position is not None:
             component.position = check_position(position)
