@@ -9,6 +9,7 @@ import typer
 from tocsin.cli import catalog, incidents, people, server
 from tocsin.cli.common import Commands
 from tocsin.cli.contacts import register as register_contacts
+from tocsin.cli.schedules import register as register_schedules
 
 app = typer.Typer(
     cls=Commands,
@@ -23,6 +24,7 @@ incidents.register(app)
 catalog.register(app)
 register_contacts(app)
 
+register_schedules(app)
 
 def main() -> None:
     sys.exit(app())
