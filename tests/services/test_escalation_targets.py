@@ -285,3 +285,28 @@ def test_a_viewer_cannot_snooze_or_reassign_to_a_policy(
         incidents.snooze(ctx, viewer, number, 30)
     with pytest.raises(Forbidden):
         incidents.reassign_policy(ctx, viewer, number, policy)
+
+
+def test_a_schedule_with_nobody_on_call_moves_on_at_once(
+    ctx: Context, worker: Worker, channel: RecordingChannel
+) -> None:
+    """An empty schedule step names the schedule on the timeline and moves on."""
+    from tocsin.services import schedule_edits
+
+    bob = make_user(ctx, "bob@example.com")
+    empty = schedule_edits.create_schedule(
+        ctx, SYSTEM, name="Primary", team="Ops", time_zone="Europe/Paris"
+    )
+    policy = make_policy(
+        ctx, "p", [(30, [("schedule", empty.id)]), (5, [("user", bob.id)])]
+    )
+    make_service_with(ctx, "checkout", policy)
+
+    number = _open(ctx, "checkout")
+    worker.run_once()
+
+    [skipped] = timeline_messages(ctx, number, "escalation_skipped")
+    assert "nobody is on call in schedule Primary" in skipped
+    assert [m.recipient for m in channel.sent if m.payload["kind"] == "page"] == [
+        "bob@example.com"
+    ]

@@ -24,7 +24,7 @@ integration_app = typer.Typer(
 )
 
 _STEP_HELP = (
-    f"A step, as {catalog.STEP_SYNTAX} (repeatable, in order); a target is "
+    f"A step, as {catalog.STEP_SYNTAX} (repeatable, in order); each target is "
     f"{catalog.TARGET_SYNTAX}. Each step pages its targets (a schedule: whoever is "
     "on call when the step fires; a team: its active responders), then waits "
     "DELAY_MINUTES for an acknowledgement before the next step pages."

@@ -37,7 +37,8 @@ _BIDI = "\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
 _CONTROL_IN_TEXT = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
 _STEP = re.compile(r"\s*([0-9]+)\s*:(.*)", re.DOTALL)
-STEP_SYNTAX = "DELAY_MINUTES:TARGET[,TARGET...]"
+STEP_SYNTAX = "DELAY_MINUTES:EMAIL[,EMAIL...]"
+# Where a step names an EMAIL, it may name a schedule or a team instead.
 TARGET_SYNTAX = "EMAIL, schedule:NAME or team:NAME"
 
 # Policy names have no unique index; on PostgreSQL this transaction-scoped lock
@@ -173,7 +174,10 @@ def check_steps(
                 f"step {number}: the delay must be 0 to {MAX_DELAY_MINUTES} minutes"
             )
         if not 1 <= step.target_count <= MAX_TARGETS:
-            raise InvalidInput(f"step {number} has 1 to {MAX_TARGETS} targets")
+            kinds = (
+                "users, schedules or teams" if step.schedules or step.teams else "users"
+            )
+            raise InvalidInput(f"step {number} pages 1 to {MAX_TARGETS} {kinds}")
         for names in (step.schedules, step.teams):
             if len(set(names)) != len(names):
                 raise InvalidInput(f"step {number} names a target twice")

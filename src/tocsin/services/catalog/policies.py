@@ -15,7 +15,6 @@ from tocsin.services.catalog.common import (
     MAX_DELAY_MINUTES,
     POLICY_NAMES_LOCK,
     STEP_SYNTAX,
-    TARGET_SYNTAX,
     PolicyRead,
     StepInput,
     TeamRead,
@@ -43,16 +42,14 @@ from tocsin.store.models import (
 
 
 def parse_step(text: str, *, round_robin: bool = False) -> StepInput:
-    """Read a step written as `DELAY_MINUTES:TARGET[,TARGET...]`, where a
-    target is an email, `schedule:NAME` or `team:NAME`; for example
+    """Read a step written as `DELAY_MINUTES:EMAIL[,EMAIL...]`, where each
+    email may be `schedule:NAME` or `team:NAME` instead; for example
     `5:ann@example.com,schedule:Primary`. Raises InvalidInput on other syntax;
     the values themselves are checked by `create_policy`."""
     match = _STEP.fullmatch(text)
     targets = tuple(t.strip() for t in match.group(2).split(",")) if match else ()
     if match is None or not all(targets):
-        raise InvalidInput(
-            f"a step is {STEP_SYNTAX} (a target is {TARGET_SYNTAX}), not {text!r}"
-        )
+        raise InvalidInput(f"a step is {STEP_SYNTAX}, not {text!r}")
 
     emails: list[str] = []
     kinds: dict[str, list[str]] = {"schedule": [], "team": []}
@@ -216,18 +213,25 @@ def create_policy(
             team=team,
             repeat=repeat,
             ack_timeout_minutes=ack_timeout_minutes,
-            steps=[
-                {
-                    "delay_minutes": s.delay_minutes,
-                    "emails": [checked_email(e) for e in s.emails],
-                    "schedules": list(s.schedules),
-                    "teams": list(s.teams),
-                    "round_robin": s.round_robin,
-                }
-                for s in steps
-            ],
+            steps=[_audited_step(step) for step in steps],
         )
         return policy_read(session, policy)
+
+
+def _audited_step(step: StepInput) -> dict[str, object]:
+    """A step as the audit record keeps it: schedules, teams and round-robin
+    only where the step has them."""
+    detail: dict[str, object] = {
+        "delay_minutes": step.delay_minutes,
+        "emails": [checked_email(e) for e in step.emails],
+    }
+    if step.schedules:
+        detail["schedules"] = list(step.schedules)
+    if step.teams:
+        detail["teams"] = list(step.teams)
+    if step.round_robin:
+        detail["round_robin"] = True
+    return detail
 
 
 def _ids_by_name(
@@ -239,10 +243,11 @@ def _ids_by_name(
     if not wanted:
         return {}
 
+    # `.all()`: a Result has keys(), so dict() would take it for a mapping.
     found = dict(
         session.execute(
             select(model.name, model.id).where(model.name.in_(wanted))
-        ).tuples()
+        ).all()
     )
     for name in wanted:
         if name not in found:
