@@ -148,6 +148,7 @@ def _api_refusal(ctx: Context, request: Request) -> Unauthenticated | None:
 
 def _include_routers(app: FastAPI) -> None:
     from tocsin.api.routes import router as api_router
+    from tocsin.api.signals import ping_router
     from tocsin.intake.routes import router as intake_router
     from tocsin.intake.slack_actions import router as slack_actions_router
     from tocsin.intake.twilio_inbound import router as twilio_inbound_router
@@ -155,6 +156,7 @@ def _include_routers(app: FastAPI) -> None:
     from tocsin.web.status_page import router as status_page_router
 
     app.include_router(intake_router)
+    app.include_router(ping_router)
     app.include_router(slack_actions_router)
     app.include_router(twilio_inbound_router)
     app.include_router(api_router)

@@ -90,6 +90,26 @@ class Settings(BaseSettings):
         default=False,
         description="Mark session cookies Secure; turn on behind HTTPS.",
     )
+    inbound_mail_enabled: bool = Field(
+        default=False,
+        description="Listen for inbound mail (SMTP) inside `serve`.",
+    )
+    inbound_mail_host: str = Field(
+        default="127.0.0.1", description="Address the inbound mail listener binds."
+    )
+    inbound_mail_port: int = Field(
+        default=2525, ge=1, le=65535, description="Port of the inbound mail listener."
+    )
+    inbound_mail_domain: str = Field(
+        default="",
+        description="Take mail only for this domain (empty: any domain).",
+    )
+    inbound_mail_max_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        le=50 * 1024 * 1024,
+        description="Largest inbound mail taken; larger ones are refused (552).",
+    )
     update_cadence_minutes: dict[str, int] = Field(
         default_factory=lambda: {"sev1": 30, "sev2": 60, "sev3": 240},
         description=(

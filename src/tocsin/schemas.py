@@ -56,6 +56,20 @@ class IncidentTypeRef(_Read):
     name: str
 
 
+class ChangeRead(_Read):
+    """A change event: a deploy, a configuration change or a feature flag."""
+
+    id: int
+    service: ServiceRef
+    kind: str
+    summary: str
+    link: str
+    version: str
+    at: datetime
+    source: str
+    created_at: datetime
+
+
 class IncidentRead(_Read):
     id: int
     number: int
@@ -106,6 +120,8 @@ class RoleHolderRead(BaseModel):
 class IncidentDetail(IncidentRead):
     alerts: list[AlertRead]
     timeline: list[TimelineEntryRead]
+    # Changes to the service shortly before the incident began (newest first).
+    recent_changes: list[ChangeRead] = []
     # Who holds which incident role now, in the catalogue's order.
     roles: list[RoleHolderRead] = []
 

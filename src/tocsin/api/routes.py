@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from tocsin.api import incidents, users
+from tocsin.api.signals import router as signals_router
 from tocsin.api.calendars import router as calendars_router
 from tocsin.api.contacts import router as contacts_router
 from tocsin.api.reports import router as reports_router
@@ -16,6 +17,7 @@ from tocsin.api.triage import router as triage_router
 router = APIRouter(prefix="/api/v1")
 router.include_router(incidents.router)
 router.include_router(users.router)
+router.include_router(signals_router)
 router.include_router(status_page_router)
 router.include_router(triage_router)
 router.include_router(reports_router)

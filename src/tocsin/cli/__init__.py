@@ -8,6 +8,7 @@ import typer
 
 from tocsin.cli import catalog, incidents, people, server
 from tocsin.cli.common import Commands
+from tocsin.cli.signals import register as register_signals
 from tocsin.cli.contacts import register as register_contacts
 from tocsin.cli.schedules import register as register_schedules
 
@@ -22,6 +23,7 @@ server.register(app)
 people.register(app)
 incidents.register(app)
 catalog.register(app)
+register_signals(app)
 register_contacts(app)
 
 register_schedules(app)

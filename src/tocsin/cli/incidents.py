@@ -164,6 +164,20 @@ def _print_detail(incident: IncidentDetail) -> None:
             )
         console.print(alerts)
 
+    if incident.recent_changes:
+        # What changed shortly before: the first candidates for a rollback.
+        recent = Table("at (UTC)", "kind", "version", "summary", "by")
+        recent.title = "Recent changes"
+        for change in incident.recent_changes:
+            recent.add_row(
+                _when(change.at),
+                plain(change.kind),
+                plain(change.version or "-"),
+                plain(change.summary),
+                plain(change.source),
+            )
+        console.print(recent)
+
     timeline = Table(title="Timeline")
     timeline.add_column("at (UTC)", no_wrap=True)
     timeline.add_column("by")

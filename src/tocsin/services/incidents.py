@@ -13,6 +13,7 @@ from tocsin.domain.incidents import IncidentAction, IncidentStatus, next_status
 from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.schemas import IncidentDetail, IncidentPage, IncidentRead
 from tocsin.services import escalation, notes, roles
+from tocsin.services.changes import recent_changes
 from tocsin.services.context import Context
 from tocsin.services.paging import IncidentBrief, page_user
 from tocsin.services.records import add_timeline, audit
@@ -397,6 +398,7 @@ def _detail(session: Session, incident_id: int) -> IncidentDetail:
     if incident is None:
         raise NotFound("incident vanished")
     detail = IncidentDetail.model_validate(incident)
+    detail.recent_changes = recent_changes(session, incident)
     detail.roles = roles.holders(session, incident.id)
     return detail
 

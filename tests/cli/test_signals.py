@@ -1,0 +1,132 @@
+"""`tocsin heartbeat|change|mail`: set up from the shell, refusals are one
+`error:` line with nothing written, and incidents show recent changes."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from typer.testing import Result
+
+from tests.builders import make_integration, make_service, trigger
+from tests.cli.conftest import Run
+from tocsin.app import create_app
+from tocsin.services import alerts
+from tocsin.services.context import Context
+from tocsin.store.models import ChangeEvent, Heartbeat, MailAddress
+
+
+def ok(result: Result) -> str:
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def refused(result: Result) -> str:
+    assert result.exit_code == 1, result.output
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: ")
+    return line
+
+
+@pytest.fixture
+def checkout(ctx: Context, tocsin: Run) -> None:
+    make_service(ctx, "checkout", team="Ops")
+
+
+def count(ctx: Context, model: type[object]) -> int:
+    with ctx.db.read() as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_a_heartbeat_added_from_the_shell_takes_pings(
+    ctx: Context, tocsin: Run, checkout: None
+) -> None:
+    """`heartbeat add` prints a ping URL that works against the server."""
+    output = ok(
+        tocsin(
+            "heartbeat", "add", "checkout", "backup", "--interval", "1h",
+            "--grace", "5m",
+        )
+    )  # fmt: skip
+    url = next(word for word in output.split() if "/hb/" in word)
+    with TestClient(create_app(ctx)) as client:
+        path = "/hb/" + url.rsplit("/hb/", 1)[1]
+        assert client.post(path).status_code == 200
+
+    listing = ok(tocsin("heartbeat", "list"))
+    assert "backup" in listing
+    assert "1h+5m" in listing
+    assert " up " in listing
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("heartbeat", "add", "checkout", "b", "--interval", "soon"),
+        ("heartbeat", "add", "checkout", "b", "--interval", "5"),
+        ("heartbeat", "add", "nowhere", "b", "--interval", "1h"),
+        ("heartbeat", "remove", "checkout", "never-added"),
+    ],
+)
+def test_heartbeat_refusals_are_one_line_and_write_nothing(
+    ctx: Context, tocsin: Run, checkout: None, args: tuple[str, ...]
+) -> None:
+    """Bad durations, bounds and names fail with one error line."""
+    refused(tocsin(*args))
+    assert count(ctx, Heartbeat) == 0
+
+
+def test_a_change_recorded_from_the_shell_shows_on_the_incident(
+    ctx: Context, tocsin: Run, checkout: None
+) -> None:
+    """`change add` then an incident: `incident show` lists the change.
+
+    The incident opens at the test clock's 09:00; the change is half an hour
+    before it."""
+    ok(
+        tocsin(
+            "change", "add", "checkout", "--kind", "deploy",
+            "--summary", "Deploy 2.14.0", "--version", "2.14.0",
+            "--at", "2026-03-02T08:30:00Z",
+        )
+    )  # fmt: skip
+    integration, _ = make_integration(ctx, "checkout")
+    alerts.ingest(ctx, integration, [trigger()])
+
+    shown = ok(tocsin("incident", "show", "1"))
+    assert "Recent changes" in shown
+    assert "Deploy 2.14.0" in shown
+    assert "Deploy 2.14.0" in ok(tocsin("change", "list", "checkout"))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--kind", "rollback", "--summary", "x"),
+        ("--kind", "deploy", "--summary", "x", "--at", "yesterday"),
+        ("--kind", "deploy", "--summary", "x", "--at", "2026-03-02T09:00:00"),
+        ("--kind", "deploy", "--summary", "x", "--as", "nobody@example.com"),
+    ],
+)
+def test_change_refusals_are_one_line_and_write_nothing(
+    ctx: Context, tocsin: Run, checkout: None, args: tuple[str, ...]
+) -> None:
+    """Unknown kinds, bad times and unknown users are refused."""
+    refused(tocsin("change", "add", "checkout", *args))
+    assert count(ctx, ChangeEvent) == 0
+
+
+def test_mail_addresses_are_added_listed_and_removed(
+    ctx: Context, tocsin: Run, checkout: None
+) -> None:
+    """`mail address add|list|remove` manage what Tocsin takes mail for."""
+    ok(tocsin("mail", "address", "add", "Checkout-Alerts", "--service", "checkout"))
+    ok(tocsin("mail", "address", "add", "reports", "--purpose", "report"))
+    refused(tocsin("mail", "address", "add", "x y", "--service", "checkout"))
+    refused(tocsin("mail", "address", "add", "lost", "--purpose", "alert"))
+
+    listing = ok(tocsin("mail", "address", "list"))
+    assert "checkout-alerts" in listing
+    assert "report" in listing
+    ok(tocsin("mail", "address", "remove", "reports"))
+    assert count(ctx, MailAddress) == 1
