@@ -86,17 +86,10 @@ def _url(settings: Settings, address: str) -> str:
     return check_url(settings, address, resolve=False)
 
 
-def _https(settings: Settings, address: str) -> str:
-    url = _url(settings, address)
-    if not url.startswith("https://"):
-        raise InvalidInput("this kind needs an https:// URL")
-    return url
-
-
 def _slack(settings: Settings, address: str) -> str:
     address = address.strip()
     if address.startswith(("https://", "http://")):
-        return _https(settings, address)
+        return _url(settings, address)
     if not _SLACK_ID.match(address):
         raise InvalidInput(
             f"{address!r} is neither a Slack member or channel id (U0123ABCD, "
@@ -110,7 +103,7 @@ VALIDATORS: dict[str, Callable[[Settings, str], str]] = {
     "sms": _phone,
     "voice": _phone,
     "slack": _slack,
-    "teams": _https,
+    "teams": _url,
     "webhook": _url,
 }
 
