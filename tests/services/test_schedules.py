@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.builders import make_schedule, make_user
+from tests.builders import actor_of, make_schedule, make_user
+from tocsin.clock import ManualClock
 from tocsin.domain.access import SYSTEM
-from tocsin.errors import InvalidInput, NotFound
+from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tocsin.services import schedule_edits, schedules
 from tocsin.services.context import Context
 from tocsin.store.models import AuditRecord, User
@@ -121,3 +122,105 @@ def test_editing_a_rotation_keeps_the_past(ctx: Context) -> None:
             select(AuditRecord.action).where(AuditRecord.object_id == schedule_id)
         ).all()
     assert "schedule.layer.edit" in audited
+
+
+def test_only_the_team_and_admins_change_a_schedule(ctx: Context) -> None:
+    """A viewer of the team is refused, another team does not see it, and a
+    responder of the team may change it."""
+    ann = make_user(ctx, "ann@example.com", teams=("Ops",))
+    vera = make_user(ctx, "vera@example.com", role="viewer", teams=("Ops",))
+    pete = make_user(ctx, "pete@example.com", teams=("Payments",))
+    schedule_id = make_schedule(ctx, members=[ann])
+
+    with pytest.raises(Forbidden):
+        schedule_edits.update_schedule(
+            ctx, actor_of(ctx, vera), schedule_id, name="Mine"
+        )
+    with pytest.raises(NotFound):
+        schedules.get_schedule(ctx, actor_of(ctx, pete), schedule_id)
+    renamed = schedule_edits.update_schedule(
+        ctx, actor_of(ctx, ann), schedule_id, name="Ops first line"
+    )
+
+    assert renamed.name == "Ops first line"
+    assert schedules.get_schedule(ctx, actor_of(ctx, vera), schedule_id).layers
+
+
+def test_removing_a_layer_keeps_its_past(ctx: Context, clock: ManualClock) -> None:
+    """After removal the layer has nobody; renders before it still show it."""
+    ann = make_user(ctx, "ann@example.com")
+    schedule_id = make_schedule(ctx, members=[ann])
+    [layer] = schedules.get_schedule(ctx, SYSTEM, schedule_id).layers
+
+    schedule_edits.remove_layer(ctx, SYSTEM, schedule_id, layer.id)
+
+    with ctx.db.read() as session:
+        assert schedules.on_call_at(session, schedule_id, _at(2, 8)) == [ann.id]
+        assert schedules.on_call_at(session, schedule_id, _at(2, 10)) == []
+    assert schedules.get_schedule(ctx, SYSTEM, schedule_id).layers == []
+
+
+def test_cancelling_an_override_under_way_ends_it_now(
+    ctx: Context, clock: ManualClock
+) -> None:
+    """The part already served stays; the rest goes back to the rotation."""
+    ann, bob = make_user(ctx, "ann@example.com"), make_user(ctx, "bob@example.com")
+    schedule_id = make_schedule(ctx, members=[ann])
+    made = schedule_edits.add_override(
+        ctx, SYSTEM, schedule_id, user_id=bob.id, start=_at(2, 9), end=_at(2, 17)
+    )
+    clock.set(_at(2, 12))
+
+    schedule_edits.remove_override(ctx, SYSTEM, schedule_id, made.overrides[0].id)
+
+    with ctx.db.read() as session:
+        assert schedules.on_call_at(session, schedule_id, _at(2, 11)) == [bob.id]
+        assert schedules.on_call_at(session, schedule_id, _at(2, 13)) == [ann.id]
+    with pytest.raises(Conflict):
+        schedule_edits.remove_override(ctx, SYSTEM, schedule_id, made.overrides[0].id)
+
+
+def test_a_deactivated_user_cannot_join_a_rotation(ctx: Context) -> None:
+    """Adding a deactivated user is bad input and stores no layer."""
+    ann = make_user(ctx, "ann@example.com")
+    schedule_id = make_schedule(ctx)
+    with ctx.db.write() as session:
+        session.scalars(select(User).where(User.id == ann.id)).one().active = False
+
+    with pytest.raises(InvalidInput):
+        schedule_edits.add_layer(
+            ctx,
+            SYSTEM,
+            schedule_id,
+            schedule_edits.LayerInput(
+                name="Primary",
+                members=(ann.id,),
+                shift_unit="days",
+                shift_count=1,
+                start_local=datetime(2026, 3, 1, 9, 0),  # noqa: DTZ001
+            ),
+        )
+    assert schedules.get_schedule(ctx, SYSTEM, schedule_id).layers == []
+
+
+def test_a_second_change_must_follow_the_planned_one(ctx: Context) -> None:
+    """Versions stay in order: a change before one already planned is refused."""
+    ann = make_user(ctx, "ann@example.com")
+    schedule_id = make_schedule(ctx, members=[ann])
+    [layer] = schedules.get_schedule(ctx, SYSTEM, schedule_id).layers
+    rotation = schedule_edits.LayerInput(
+        name="Primary",
+        members=(ann.id,),
+        shift_unit="weeks",
+        shift_count=1,
+        start_local=datetime(2026, 3, 1, 9, 0),  # noqa: DTZ001
+    )
+    later = ctx.clock.now() + timedelta(days=7)
+    schedule_edits.edit_layer(
+        ctx, SYSTEM, schedule_id, layer.id, rotation, effective_from=later
+    )
+
+    with pytest.raises(InvalidInput):
+        schedule_edits.edit_layer(ctx, SYSTEM, schedule_id, layer.id, rotation)
+    [shown] = schedules.get_schedule(ctx, SYSTEM, schedule_id).layers
+    assert [v.effective_from for v in shown.upcoming] == [later]
