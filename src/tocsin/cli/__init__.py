@@ -11,6 +11,7 @@ from tocsin.cli.common import Commands
 from tocsin.cli.signals import register as register_signals
 from tocsin.cli.contacts import register as register_contacts
 from tocsin.cli.schedules import register as register_schedules
+from tocsin.cli.triage import register as register_triage
 
 app = typer.Typer(
     cls=Commands,
@@ -27,6 +28,7 @@ register_signals(app)
 register_contacts(app)
 
 register_schedules(app)
+register_triage(app)
 
 def main() -> None:
     sys.exit(app())
