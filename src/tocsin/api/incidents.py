@@ -149,4 +149,4 @@ def add_note(
     ctx: CtxDep, actor: ActorDep, number: Number, body: NoteCreate
 ) -> IncidentDetail:
     """Returns the incident with the note at the end of its timeline."""
-    return incidents.add_note(ctx, actor, number, body.text)
+    return incidents.add_note(ctx, actor, number, body.text, body.tag)

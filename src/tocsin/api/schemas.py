@@ -50,6 +50,9 @@ class NoteCreate(_Create):
         description="The note, added to the timeline as written.",
         examples=["Rolled back the 14:02 deploy; error rate falling."],
     )
+    tag: Literal["diagnostic_step", "finding", "decision", "action"] | None = Field(
+        default=None, description="What kind of note it is (optional)."
+    )
 
 
 class ReassignCreate(_Create):
