@@ -8,6 +8,8 @@ from tocsin.api import incidents, users
 from tocsin.api.signals import router as signals_router
 from tocsin.api.calendars import router as calendars_router
 from tocsin.api.contacts import router as contacts_router
+from tocsin.api.maintenance import router as maintenance_router
+from tocsin.api.policies import router as policies_router
 from tocsin.api.reports import router as reports_router
 from tocsin.api.response import router as response_router
 from tocsin.api.response_catalog import router as response_catalog_router
@@ -29,3 +31,5 @@ router.include_router(contacts_router)
 router.include_router(schedules_router)
 router.include_router(feeds_router)
 router.include_router(calendars_router)
+router.include_router(policies_router)
+router.include_router(maintenance_router)
