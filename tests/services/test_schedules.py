@@ -224,3 +224,21 @@ def test_a_second_change_must_follow_the_planned_one(ctx: Context) -> None:
         schedule_edits.edit_layer(ctx, SYSTEM, schedule_id, layer.id, rotation)
     [shown] = schedules.get_schedule(ctx, SYSTEM, schedule_id).layers
     assert [v.effective_from for v in shown.upcoming] == [later]
+
+
+def test_who_is_on_call_says_until_when(ctx: Context) -> None:
+    """An empty schedule has nobody with no end in sight; an override ahead
+    ends the gap at its start."""
+    bob = make_user(ctx, "bob@example.com")
+    schedule_id = make_schedule(ctx)
+
+    empty = schedules.who_is_on_call(ctx, SYSTEM, schedule_id)
+    schedule_edits.add_override(
+        ctx, SYSTEM, schedule_id, user_id=bob.id, start=_at(20, 9), end=_at(21, 9)
+    )
+    waiting = schedules.who_is_on_call(ctx, SYSTEM, schedule_id)
+    covered = schedules.who_is_on_call(ctx, SYSTEM, schedule_id, _at(20, 12))
+
+    assert (empty.users, empty.until) == ([], None)
+    assert (waiting.users, waiting.until) == ([], _at(20, 9))
+    assert ([u.id for u in covered.users], covered.until) == ([bob.id], _at(21, 9))

@@ -196,20 +196,31 @@ def who_is_on_call(
 ) -> OnCallRead:
     """Who is on call at `at` (default now), and until when."""
     at = rules.check_instant(at or ctx.clock.now(), "the instant")
-    end = min(at + LOOKAHEAD, rules.LATEST)
+    limit = min(at + LOOKAHEAD, rules.LATEST)
     with ctx.db.read() as session:
         visible(session, actor, schedule_id)
-        # The next change is the end of the first span, found with a long
-        # render; a span that reaches `end` has no known change.
-        schedule = load(session, schedule_id, at, end)
-        first = rules.render(schedule, at, end)[0]
+        schedule = load(session, schedule_id, at, limit)
+        first = _first_span(schedule, at, limit)
         on_call = user_refs(session, [] if first.user_id is None else [first.user_id])
         return OnCallRead(
             schedule_id=schedule_id,
             at=at,
             users=on_call,
-            until=first.end if first.end < end else None,
+            until=first.end if first.end < limit else None,
         )
+
+
+def _first_span(schedule: rules.Schedule, at: datetime, limit: datetime) -> rules.Span:
+    # The next change is the end of the first span. Most come within a day or
+    # a week, so render short ranges first and longer ones only when the span
+    # runs to the end of the range (an hourly rotation over 400 days is slow).
+    reach = timedelta(days=2)
+    while True:
+        end = min(at + reach, limit)
+        first = rules.render(schedule, at, end)[0]
+        if first.end < end or end == limit:
+            return first
+        reach *= 8
 
 
 def timeline(
