@@ -11,6 +11,7 @@ from tocsin.cli.common import Commands
 from tocsin.cli.signals import register as register_signals
 from tocsin.cli.contacts import register as register_contacts
 from tocsin.cli.schedules import register as register_schedules
+from tocsin.cli.status_page import register as register_status_page
 from tocsin.cli.triage import register as register_triage
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ server.register(app)
 people.register(app)
 incidents.register(app)
 catalog.register(app)
+register_status_page(app)
 register_signals(app)
 register_contacts(app)
 
