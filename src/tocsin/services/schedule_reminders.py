@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from tocsin.domain import schedules as rules
@@ -32,10 +32,14 @@ HORIZON = timedelta(days=35)
 def replan(session: Session, ctx: Context, schedule_id: int) -> None:
     """Forget the schedule's planned reminder and plan the next one, as the
     schedule now stands. Runs in the caller's transaction."""
-    planned = session.scalars(select(Timer).where(Timer.kind == SHIFT_REMINDER))
-    for timer in planned:
-        if timer.payload.get("schedule_id") == schedule_id:
-            session.delete(timer)
+    planned = session.execute(
+        select(Timer.id, Timer.payload).where(Timer.kind == SHIFT_REMINDER)
+    )
+    stale = [row[0] for row in planned if row[1].get("schedule_id") == schedule_id]
+    if stale:
+        # A bulk delete: a worker may have fired and deleted one meanwhile,
+        # which must not fail the change that replans.
+        session.execute(delete(Timer).where(Timer.id.in_(stale)))
 
     _plan(session, ctx, schedule_id, after=ctx.clock.now())
 
