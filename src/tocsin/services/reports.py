@@ -429,3 +429,14 @@ def _sees(actor: Actor, report: Report) -> bool:
 
 def _exists(session: Session, model: type[Any], row_id: int) -> bool:
     return 1 <= row_id <= 2**31 - 1 and session.get(model, row_id) is not None
+
+
+def service_choices(ctx: Context, actor: Actor) -> list[tuple[int, str]]:
+    """(id, name) of the services the actor may report on, by name."""
+    query = select(Service.id, Service.name).order_by(Service.name)
+    if not can_see_team(actor, -1):
+        query = query.where(
+            Service.team_id.is_(None) | Service.team_id.in_(actor.team_ids)
+        )
+    with ctx.db.read() as session:
+        return [(row.id, row.name) for row in session.execute(query)]
