@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from tests.builders import actor_of, make_schedule, make_user
 from tocsin.clock import ManualClock
+from tocsin.domain import schedules as rules
 from tocsin.domain.access import SYSTEM
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tocsin.services import schedule_edits, schedules
@@ -242,3 +243,34 @@ def test_who_is_on_call_says_until_when(ctx: Context) -> None:
     assert (empty.users, empty.until) == ([], None)
     assert (waiting.users, waiting.until) == ([], _at(20, 9))
     assert ([u.id for u in covered.users], covered.until) == ([bob.id], _at(21, 9))
+
+
+def test_a_stored_london_office_hours_layer_renders_across_the_spring_change(
+    ctx: Context,
+) -> None:
+    """Restrictions and local starts survive the database: weekday office hours
+    above a 24/7 layer, 09:00 local before and after the clocks go forward."""
+    ann, bob = make_user(ctx, "ann@example.com"), make_user(ctx, "bob@example.com")
+    schedule_id = make_schedule(ctx, members=[ann], time_zone="Europe/London")
+    schedule_edits.add_layer(
+        ctx,
+        SYSTEM,
+        schedule_id,
+        schedule_edits.LayerInput(
+            name="Office hours",
+            members=(bob.id,),
+            shift_unit="weeks",
+            shift_count=1,
+            start_local=datetime(2026, 3, 2, 0, 0),  # noqa: DTZ001
+            restrictions=(rules.parse_restriction("mon-fri 09:00-17:00"),),
+        ),
+    )
+
+    with ctx.db.read() as session:
+        friday = schedules.gaps(session, schedule_id, _at(27, 0), _at(28, 0))
+        assert schedules.on_call_at(session, schedule_id, _at(27, 9)) == [bob.id]
+        assert schedules.on_call_at(session, schedule_id, _at(30, 8)) == [bob.id]
+        assert schedules.on_call_at(session, schedule_id, _at(30, 7, 59)) == [ann.id]
+        assert schedules.on_call_at(session, schedule_id, _at(30, 16)) == [ann.id]
+        assert schedules.on_call_at(session, schedule_id, _at(29, 12)) == [ann.id]
+    assert friday == []
