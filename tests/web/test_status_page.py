@@ -233,7 +233,9 @@ def test_the_summary_has_states_and_an_etag(
 
 def test_unknown_incidents_are_not_found(client: TestClient, page: None) -> None:
     """Missing and out-of-range ids are 404, not server errors."""
-    assert client.get("/status/incidents/7").status_code == 404
+    missing = client.get("/status/incidents/7")
+    assert missing.status_code == 404
+    assert 'href="/status"' in missing.text
     assert client.get(f"/status/incidents/{2**40}").status_code == 404
 
 

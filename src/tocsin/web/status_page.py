@@ -86,7 +86,13 @@ def status_page(request: Request, ctx: CtxDep) -> Response:
 
 @router.get("/status/incidents/{status_incident_id:int}")
 def status_incident(request: Request, ctx: CtxDep, status_incident_id: int) -> Response:
-    incident = status_reads.public_incident(ctx, _bounded(status_incident_id))
+    try:
+        incident = status_reads.public_incident(ctx, _bounded(status_incident_id))
+    except NotFound as error:
+        # A visitor's browser gets the page's own look; other clients a problem.
+        if "text/html" not in request.headers.get("accept", ""):
+            raise
+        return _error(request, error)
     return _page(request, "status/incident.html", {"incident": incident})
 
 
