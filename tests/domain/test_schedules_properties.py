@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from itertools import pairwise
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from tocsin.domain import schedules as rules
@@ -200,3 +200,52 @@ def test_the_handoff_rule_keeps_order_and_reads_back(
     instant = rules.resolve_local(early, zone)
     assert rules.to_local(instant, zone) >= early
     assert rules.to_local(instant - timedelta(seconds=1), zone) < early
+
+
+def _who(spans: list[rules.Span], at: datetime) -> int | None:
+    [span] = _covering(spans, at)
+    return span.user_id
+
+
+@settings(max_examples=100, deadline=None)
+@given(schedules(), ranges(), st.lists(st.floats(0, 1), min_size=1, max_size=8))
+def test_overrides_leave_every_other_instant_as_it_was(
+    schedule: rules.Schedule,
+    span: tuple[datetime, datetime],
+    fractions: list[float],
+) -> None:
+    """Outside every override the timeline is the one without overrides."""
+    start, end = span
+    with_overrides = rules.render(schedule, start, end)
+    plain = rules.Schedule(schedule.zone, schedule.layers)
+    without = rules.render(plain, start, end)
+
+    for fraction in fractions:
+        at = min((start + (end - start) * fraction).replace(microsecond=0), end)
+        at = min(at, end - timedelta(seconds=1))
+        if any(o.start <= at < o.end for o in schedule.overrides):
+            continue
+        assert _who(with_overrides, at) == _who(without, at)
+
+
+@settings(max_examples=100, deadline=None)
+@given(schedules(), ranges(), st.floats(0.01, 0.99))
+def test_rendering_a_range_in_two_parts_gives_the_same_timeline(
+    schedule: rules.Schedule, span: tuple[datetime, datetime], fraction: float
+) -> None:
+    """Where a render starts or stops never changes who is on call: the two
+    halves, joined, are the whole."""
+    start, end = span
+    middle = (start + (end - start) * fraction).replace(microsecond=0)
+    assume(start < middle < end)
+
+    whole = rules.render(schedule, start, end)
+    joined = rules.render(schedule, start, middle) + rules.render(schedule, middle, end)
+    merged: list[rules.Span] = []
+    for part in joined:
+        if merged and merged[-1].user_id == part.user_id:
+            merged[-1] = rules.Span(merged[-1].start, part.end, part.user_id)
+        else:
+            merged.append(part)
+
+    assert merged == whole
