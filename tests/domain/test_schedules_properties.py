@@ -249,3 +249,29 @@ def test_rendering_a_range_in_two_parts_gives_the_same_timeline(
             merged.append(part)
 
     assert merged == whole
+
+
+@settings(max_examples=100, deadline=None)
+@given(schedules(), rotations(), ranges(), st.floats(0.01, 0.99))
+def test_a_new_version_never_changes_the_past(
+    schedule: rules.Schedule,
+    rotation: rules.Rotation,
+    span: tuple[datetime, datetime],
+    fraction: float,
+) -> None:
+    """Adding a version to the top layer from an instant on leaves every render
+    before that instant exactly as it was."""
+    start, end = span
+    change = (start + (end - start) * fraction).replace(microsecond=0)
+    top = schedule.layers[-1]
+    latest = top.versions[-1].effective_from
+    assume(start < change and (latest is None or latest < change))
+
+    edited = rules.Layer(
+        top.id, (*top.versions, rules.RotationVersion(change, rotation))
+    )
+    after = rules.Schedule(
+        schedule.zone, (*schedule.layers[:-1], edited), schedule.overrides
+    )
+
+    assert rules.render(after, start, change) == rules.render(schedule, start, change)
