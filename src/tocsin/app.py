@@ -152,6 +152,7 @@ def _include_routers(app: FastAPI) -> None:
     from tocsin.intake.routes import router as intake_router
     from tocsin.intake.slack_actions import router as slack_actions_router
     from tocsin.intake.twilio_inbound import router as twilio_inbound_router
+    from tocsin.metrics import router as metrics_router
     from tocsin.web.pages import router as web_router
     from tocsin.web.status_page import router as status_page_router
 
@@ -160,5 +161,6 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(slack_actions_router)
     app.include_router(twilio_inbound_router)
     app.include_router(api_router)
+    app.include_router(metrics_router)
     app.include_router(web_router)
     app.include_router(status_page_router)

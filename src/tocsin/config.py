@@ -195,6 +195,13 @@ class Settings(BaseSettings):
         default="https://api.twilio.com",
         description="Base URL of the Twilio-compatible REST API.",
     )
+    apprise_targets: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Named Apprise URLs, as JSON (`{\"ops\": \"tgram://...\"}`); an "
+            "`apprise` contact method names one."
+        ),
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -67,6 +67,7 @@ def test_a_webhook_contact_shows_its_secret_once(
         ("webhook", "http://[::1]/hook", "loopback"),
         ("teams", "file:///etc/passwd", "http"),
         ("pager", "123", "kind must be one of"),
+        ("apprise", "ops", "not an Apprise target"),
     ],
 )
 def test_bad_addresses_are_problems_that_say_why(

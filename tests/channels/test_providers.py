@@ -14,6 +14,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from tests.channels.servers import ProviderServer, Received, Reply, serve
+from tocsin.channels.apprise import AppriseChannel
 from tocsin.channels.base import DeliveryError, Outbound
 from tocsin.channels.slack import ACKNOWLEDGE_ACTION, SlackChannel
 from tocsin.channels.teams import CARD_TYPE, TeamsChannel
@@ -319,3 +320,37 @@ def test_twilio_without_credentials_names_the_settings(settings: Settings) -> No
     """Unconfigured SMS fails with the settings to set, not a 401 from somewhere."""
     with pytest.raises(DeliveryError, match="TOCSIN_TWILIO_ACCOUNT_SID"):
         TwilioSmsChannel(settings).send(page("+15551234567"))
+
+
+# Apprise ------------------------------------------------------------------------
+
+
+def test_apprise_delivers_to_a_named_target(
+    local: Settings, server: ProviderServer
+) -> None:
+    """A target named in the settings gets the page (here Apprise's JSON service)."""
+    named = local.model_copy(
+        update={"apprise_targets": {"ops": f"json://127.0.0.1:{server.port}/notify"}}
+    )
+
+    AppriseChannel(named).send(page("ops"))
+
+    [request] = server.requests("/notify")
+    body = request.json()
+    assert body["title"].startswith("[Tocsin] #7 SEV1")
+    assert "Reply 'ack 7'" in body["message"]
+
+
+def test_apprise_failure_and_unknown_target_are_delivery_errors(
+    local: Settings, server: ProviderServer
+) -> None:
+    """A refusing target and a name the operator never set up both fail clearly."""
+    server.respond = lambda request: Reply(500, b"down")
+    named = local.model_copy(
+        update={"apprise_targets": {"ops": f"json://127.0.0.1:{server.port}/notify"}}
+    )
+
+    with pytest.raises(DeliveryError, match="could not deliver to 'ops'"):
+        AppriseChannel(named).send(page("ops"))
+    with pytest.raises(DeliveryError, match="no target 'dev'"):
+        AppriseChannel(named).send(page("dev"))

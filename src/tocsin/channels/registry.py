@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from tocsin.channels.apprise import AppriseChannel
 from tocsin.channels.base import Channel
 from tocsin.channels.email import EmailChannel
 from tocsin.channels.slack import SlackChannel
@@ -62,6 +63,7 @@ BUILT_IN: dict[str, Factory] = {
     "webhook": _webhook,
     "sms": lambda ctx: TwilioSmsChannel(ctx.settings),
     "voice": lambda ctx: TwilioVoiceChannel(ctx.settings),
+    "apprise": lambda ctx: AppriseChannel(ctx.settings),
 }
 
 

@@ -8,6 +8,8 @@ import typer
 
 from tocsin.cli import catalog, incidents, people, server
 from tocsin.cli.common import Commands
+from tocsin.cli.escalation import register as register_escalation
+from tocsin.cli.maintenance import register as register_maintenance
 from tocsin.cli.signals import register as register_signals
 from tocsin.cli.contacts import register as register_contacts
 from tocsin.cli.schedules import register as register_schedules
@@ -25,6 +27,8 @@ server.register(app)
 people.register(app)
 incidents.register(app)
 catalog.register(app)
+register_escalation(app)
+register_maintenance(app)
 register_status_page(app)
 register_signals(app)
 register_contacts(app)

@@ -98,6 +98,16 @@ def _slack(settings: Settings, address: str) -> str:
     return address
 
 
+def _apprise_target(settings: Settings, address: str) -> str:
+    name = address.strip()
+    if name not in settings.apprise_targets:
+        known = ", ".join(sorted(settings.apprise_targets)) or "none are set up"
+        raise InvalidInput(
+            f"{name!r} is not an Apprise target in TOCSIN_APPRISE_TARGETS ({known})"
+        )
+    return name
+
+
 VALIDATORS: dict[str, Callable[[Settings, str], str]] = {
     "email": _email,
     "sms": _phone,
@@ -105,6 +115,7 @@ VALIDATORS: dict[str, Callable[[Settings, str], str]] = {
     "slack": _slack,
     "teams": _url,
     "webhook": _url,
+    "apprise": _apprise_target,
 }
 
 

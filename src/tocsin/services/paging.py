@@ -40,10 +40,6 @@ from tocsin.store.models import (
     User,
 )
 
-# Contact method kinds that have a built-in channel; channels added through
-# the `tocsin.channels` entry points are deliverable too (see contacts.kinds).
-DELIVERABLE = ("email", "sms", "voice", "slack", "teams", "webhook")
-
 NOTIFY = "notify"
 NOTIFY_DIGEST = "notify_digest"
 
@@ -119,6 +115,8 @@ class Recipient:
 
 
 def deliverable_kinds() -> tuple[str, ...]:
+    """Contact method kinds that have a channel: the built-in ones and those
+    added through `tocsin.channels` entry points."""
     # Imported here: the registry imports channel modules, which need settings
     # only, but the services package should load without them.
     from tocsin.channels.registry import kinds
