@@ -20,7 +20,9 @@ from tocsin.services.context import Context
 from tocsin.store.models import (
     AuditRecord,
     Incident,
+    OutboxMessage,
     StatusComponentChange,
+    StatusSubscriber,
     TimelineEntry,
 )
 
@@ -383,3 +385,101 @@ def test_maintenance_times_are_checked(
                 components=["API"],
             )
     assert maintenance.list_maintenance(ctx) == []
+
+
+def confirmed_subscriber(ctx: Context, email: str = "reader@example.com") -> None:
+    now = ctx.clock.now()
+    with ctx.db.write() as session:
+        session.add(
+            StatusSubscriber(
+                email=email,
+                nonce="n" * 32,
+                confirmation_sent_at=now,
+                confirmed_at=now,
+                created_at=now,
+            )
+        )
+
+
+def subjects(ctx: Context) -> list[str]:
+    with ctx.db.read() as session:
+        return list(
+            session.scalars(select(OutboxMessage.subject).order_by(OutboxMessage.id))
+        )
+
+
+def test_subscribers_hear_maintenance_scheduled_started_and_completed(
+    ctx: Context, clock: ManualClock, components: None
+) -> None:
+    """One mail when maintenance is scheduled, one when it starts and one when it
+    completes; a cancelled window tells of the cancellation and nothing after."""
+    confirmed_subscriber(ctx)
+    worker = Worker(ctx, channels={})
+    start = clock.now() + timedelta(hours=1)
+    maintenance.schedule_maintenance(
+        ctx,
+        SYSTEM,
+        title="Upgrade",
+        starts_at=start,
+        ends_at=start + timedelta(hours=1),
+        components=["API"],
+    )
+    later = maintenance.schedule_maintenance(
+        ctx,
+        SYSTEM,
+        title="Later",
+        starts_at=start,
+        ends_at=start + timedelta(hours=1),
+        components=["Dashboard"],
+    )
+    maintenance.cancel_maintenance(ctx, SYSTEM, later.id)
+
+    clock.set(start)
+    worker.run_once()
+    clock.set(start + timedelta(hours=1))
+    worker.run_once()
+    worker.run_once()
+
+    assert subjects(ctx) == [
+        "[Status] Scheduled maintenance: Upgrade",
+        "[Status] Scheduled maintenance: Later",
+        "[Status] Maintenance cancelled: Later",
+        "[Status] Maintenance started: Upgrade",
+        "[Status] Maintenance completed: Upgrade",
+    ]
+
+
+def test_subscribers_hear_of_each_public_update_once(
+    ctx: Context, components: None
+) -> None:
+    """A new public incident and each update queue one mail per confirmed
+    subscriber; unconfirmed addresses get nothing."""
+    confirmed_subscriber(ctx, "one@example.com")
+    confirmed_subscriber(ctx, "two@example.com")
+    with ctx.db.write() as session:
+        session.add(
+            StatusSubscriber(
+                email="unconfirmed@example.com",
+                nonce="m" * 32,
+                confirmation_sent_at=ctx.clock.now(),
+                created_at=ctx.clock.now(),
+            )
+        )
+
+    opened = sp.create_incident(
+        ctx, SYSTEM, title="Errors", impact="degraded", components=["API"], message="a"
+    )
+    sp.add_update(ctx, SYSTEM, opened.id, message="b", stage="resolved")
+
+    with ctx.db.read() as session:
+        sent = session.execute(
+            select(OutboxMessage.recipient, OutboxMessage.subject).order_by(
+                OutboxMessage.id
+            )
+        ).all()
+    assert [tuple(row) for row in sent] == [
+        ("one@example.com", "[Status] Errors: investigating"),
+        ("two@example.com", "[Status] Errors: investigating"),
+        ("one@example.com", "[Status] Errors: resolved"),
+        ("two@example.com", "[Status] Errors: resolved"),
+    ]

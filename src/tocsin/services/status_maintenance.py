@@ -78,12 +78,15 @@ def schedule_maintenance(
         row.components = chosen
         session.add(row)
         session.flush()
-        for due in (starts_at, ends_at):
+        # Each timer brings the components in line; its edge says what to tell
+        # subscribers then. Work that has begun already gets no "started" news.
+        edges = [("start" if starts_at > now else "", starts_at), ("end", ends_at)]
+        for edge, due in edges:
             session.add(
                 Timer(
                     kind=MAINTENANCE_TIMER,
                     due_at=max(due, now),
-                    payload={"maintenance_id": row.id},
+                    payload={"maintenance_id": row.id, "edge": edge},
                     created_at=now,
                 )
             )
@@ -96,7 +99,7 @@ def schedule_maintenance(
             object_type="status_maintenance",
             object_id=row.id,
         )
-        status_subscribers.notify_maintenance(session, ctx, row, cancelled=False)
+        status_subscribers.notify_maintenance(session, ctx, row, news="scheduled")
         ctx.work_queued.set()
         return maintenance_read(row, now)
 
@@ -124,7 +127,7 @@ def cancel_maintenance(
             object_type="status_maintenance",
             object_id=row.id,
         )
-        status_subscribers.notify_maintenance(session, ctx, row, cancelled=True)
+        status_subscribers.notify_maintenance(session, ctx, row, news="cancelled")
         return maintenance_read(row, now)
 
 

@@ -17,7 +17,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
 from tocsin.domain.access import Actor, Role, require_role
-from tocsin.domain.status_page import ComponentState, Stage, impact_for_severity
+from tocsin.domain.status_page import (
+    ComponentState,
+    MaintenancePhase,
+    Stage,
+    impact_for_severity,
+    maintenance_phase,
+)
 from tocsin.errors import Conflict, InvalidInput
 from tocsin.services import status_subscribers
 from tocsin.services.context import Context
@@ -602,11 +608,26 @@ def _default_title(components: Sequence[StatusComponent]) -> str:
 def on_maintenance_timer(
     session: Session, ctx: Context, timer: Timer, incident: Incident | None
 ) -> None:
-    """A maintenance window starts or ends: bring its components in line. Safe
-    to run twice, and harmless for cancelled or deleted maintenance."""
+    """A maintenance window starts or ends: bring its components in line and
+    tell subscribers it started or completed. Nothing is told of cancelled
+    maintenance, nor of an edge the window is no longer at (a worker that
+    was down past the end tells only of the end)."""
     maintenance_id = timer.payload.get("maintenance_id")
     if not isinstance(maintenance_id, int):
         return
     row = session.get(StatusMaintenance, maintenance_id)
-    if row is not None:
-        refresh_components(session, ctx, [component.id for component in row.components])
+    if row is None:
+        return
+
+    refresh_components(session, ctx, [component.id for component in row.components])
+    phase = maintenance_phase(
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        cancelled_at=row.cancelled_at,
+        now=ctx.clock.now(),
+    )
+    edge = timer.payload.get("edge")
+    if edge == "start" and phase is MaintenancePhase.IN_PROGRESS:
+        status_subscribers.notify_maintenance(session, ctx, row, news="started")
+    elif edge == "end" and phase is MaintenancePhase.COMPLETED:
+        status_subscribers.notify_maintenance(session, ctx, row, news="completed")

@@ -334,11 +334,20 @@ def notify_incident(
     return _queue_news(session, ctx, subject, "\n".join(body), "status_incident")
 
 
+MAINTENANCE_NEWS = {
+    "scheduled": "Scheduled maintenance",
+    "started": "Maintenance started",
+    "completed": "Maintenance completed",
+    "cancelled": "Maintenance cancelled",
+}
+
+
 def notify_maintenance(
-    session: Session, ctx: Context, row: StatusMaintenance, *, cancelled: bool
+    session: Session, ctx: Context, row: StatusMaintenance, *, news: str
 ) -> int:
-    """Queue news of scheduled or cancelled maintenance to confirmed subscribers."""
-    heading = "Maintenance cancelled" if cancelled else "Scheduled maintenance"
+    """Queue news of maintenance to confirmed subscribers: `news` is one of
+    MAINTENANCE_NEWS (scheduled, started, completed, cancelled)."""
+    heading = MAINTENANCE_NEWS[news]
     when = f"{row.starts_at:%Y-%m-%d %H:%M} to {row.ends_at:%Y-%m-%d %H:%M} UTC"
     names = ", ".join(component.name for component in row.components)
     body = [f"{heading}: {row.title}", "", f"When: {when}", f"Affected: {names}"]
