@@ -8,6 +8,8 @@ import typer
 
 from tocsin.cli import catalog, incidents, people, server
 from tocsin.cli.common import Commands
+from tocsin.cli.response import register as register_response
+from tocsin.cli.response_docs import register as register_response_docs
 from tocsin.cli.escalation import register as register_escalation
 from tocsin.cli.maintenance import register as register_maintenance
 from tocsin.cli.signals import register as register_signals
@@ -35,6 +37,8 @@ register_contacts(app)
 
 register_schedules(app)
 register_triage(app)
+register_response(app)
+register_response_docs(app)
 
 def main() -> None:
     sys.exit(app())

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from tocsin.domain.access import Actor, Role, can_see_team, require_role
 from tocsin.errors import Forbidden, InvalidInput, NotFound
-from tocsin.store.models import Incident, TeamMember, User
+from tocsin.services.context import Context
+from tocsin.store.models import EscalationPolicy, Incident, Team, TeamMember, User
 
 MAX_ID = 2**31 - 1
 
@@ -147,3 +148,33 @@ def checked_instant(value: datetime | None, what: str) -> datetime | None:
         return value.astimezone(UTC)
     except OverflowError as error:
         raise InvalidInput(f"{what} is out of range") from error
+
+
+def ids_by_name(
+    ctx: Context,
+    *,
+    email: str | None = None,
+    team: str | None = None,
+    policy: str | None = None,
+) -> int | None:
+    """The id of the active user, team or escalation policy named (for the
+    CLI, which names things where the API takes ids); None when none is
+    asked for. NotFound when the name matches nothing."""
+    with ctx.db.read() as session:
+        if email is not None:
+            return user_by_email(session, email).id
+        if team is not None:
+            found = session.scalar(select(Team.id).where(Team.name == team.strip()))
+            if found is None:
+                raise NotFound(f"no team named {team!r}")
+            return found
+        if policy is not None:
+            found = session.scalar(
+                select(EscalationPolicy.id).where(
+                    EscalationPolicy.name == policy.strip()
+                )
+            )
+            if found is None:
+                raise NotFound(f"no escalation policy named {policy!r}")
+            return found
+    return None
