@@ -148,6 +148,13 @@ class Settings(BaseSettings):
         max_length=100,
         description="The public status page's name, in its pages, feed and mail.",
     )
+    metrics_token: str = Field(
+        default="",
+        description=(
+            "Bearer token Prometheus scrapes `/metrics` with; admins' API tokens "
+            "work too."
+        ),
+    )
     outbound_allow_private: bool = Field(
         default=False,
         description=(
