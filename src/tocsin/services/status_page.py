@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
-from tocsin.domain.access import Actor, Role, require_role
+from tocsin.domain.access import SYSTEM, Actor, Role, require_role
 from tocsin.domain.status_page import (
     ComponentState,
     MaintenancePhase,
@@ -628,6 +628,18 @@ def on_maintenance_timer(
     )
     edge = timer.payload.get("edge")
     if edge == "start" and phase is MaintenancePhase.IN_PROGRESS:
-        status_subscribers.notify_maintenance(session, ctx, row, news="started")
+        news = "started"
     elif edge == "end" and phase is MaintenancePhase.COMPLETED:
-        status_subscribers.notify_maintenance(session, ctx, row, news="completed")
+        news = "completed"
+    else:
+        return
+
+    status_subscribers.notify_maintenance(session, ctx, row, news=news)
+    audit(
+        session,
+        SYSTEM,
+        at=ctx.clock.now(),
+        action=f"status_maintenance.{news}",
+        object_type="status_maintenance",
+        object_id=row.id,
+    )

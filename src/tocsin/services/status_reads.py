@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from tocsin.domain.status_page import (
@@ -396,13 +396,13 @@ def _history(
 
 
 def _incidents(
-    session: Session, where: object | None, *, limit: int | None
+    session: Session, where: ColumnElement[bool] | None, *, limit: int | None
 ) -> list[PublicIncidentRead]:
     query = select(StatusIncident).options(
         selectinload(StatusIncident.components), selectinload(StatusIncident.updates)
     )
     if where is not None:
-        query = query.where(where)  # type: ignore[arg-type]
+        query = query.where(where)
     query = query.order_by(StatusIncident.created_at.desc(), StatusIncident.id.desc())
     if limit is not None:
         query = query.limit(limit)
