@@ -196,8 +196,9 @@ def add_layer(
     with ctx.db.write() as session:
         row = _editable(session, actor, schedule_id)
         _check_members(session, rotation.members)
-        positions = [r.position for r in layer_rows(session, schedule_id)]
-        live = [r for r in layer_rows(session, schedule_id) if r.removed_at is None]
+        existing = layer_rows(session, schedule_id)
+        positions = [other.position for other in existing]
+        live = [other for other in existing if other.removed_at is None]
         if len(live) >= MAX_LAYERS:
             raise InvalidInput(f"a schedule has at most {MAX_LAYERS} layers")
         added = ScheduleLayer(
@@ -217,7 +218,7 @@ def add_layer(
             row.id,
             layer_id=added.id,
             name=name,
-            **_rotationdetail(rotation),
+            **_rotation_detail(rotation),
         )
         _replan(session, ctx, row.id)
         return detail(session, row, now)
@@ -269,7 +270,7 @@ def edit_layer(
             layer_id=layer_id,
             name=name,
             effective_from=effective.isoformat(),
-            **_rotationdetail(rotation),
+            **_rotation_detail(rotation),
         )
         _replan(session, ctx, row.id)
         return detail(session, row, now)
@@ -447,7 +448,7 @@ def _version_row(
     )
 
 
-def _rotationdetail(rotation: rules.Rotation) -> dict[str, Any]:
+def _rotation_detail(rotation: rules.Rotation) -> dict[str, Any]:
     return {
         "members": list(rotation.members),
         "shift": f"{rotation.count} {rotation.unit}",
