@@ -103,6 +103,8 @@ def load(
 
 
 def layer_rows(session: Session, schedule_id: int) -> Sequence[ScheduleLayer]:
+    """Every layer of the schedule, removed ones too, lowest first, with the
+    versions of its rotation and their members loaded."""
     return session.scalars(
         select(ScheduleLayer)
         .where(ScheduleLayer.schedule_id == schedule_id)
@@ -130,6 +132,7 @@ def _version_order(version: ScheduleRotation) -> tuple[bool, datetime | None, in
 
 
 def rotation_rules(version: ScheduleRotation) -> rules.Rotation:
+    """A stored rotation version as the domain renders it."""
     return rules.Rotation(
         members=tuple(m.user_id for m in version.members),
         unit=rules.ShiftUnit(version.shift_unit),
@@ -148,6 +151,7 @@ def _restriction(stored: dict[str, Any]) -> rules.Restriction:
 
 
 def stored_restriction(restriction: rules.Restriction) -> dict[str, Any]:
+    """A restriction as kept in JSON: days 0 (Monday) to 6, times HH:MM."""
     return {
         "days": sorted(restriction.days),
         "start": restriction.start.strftime("%H:%M"),
@@ -255,6 +259,8 @@ def timeline(
 
 
 def visible(session: Session, actor: Actor, schedule_id: int) -> Schedule:
+    """The schedule, or NotFound when it does not exist or the actor may not
+    see its team's schedules (the two look the same on purpose)."""
     row = session.get(Schedule, schedule_id)
     if row is None or not can_see_team(actor, row.team_id):
         raise NotFound(f"no schedule {schedule_id}")
@@ -262,6 +268,7 @@ def visible(session: Session, actor: Actor, schedule_id: int) -> Schedule:
 
 
 def user_refs(session: Session, user_ids: Iterable[int]) -> list[UserRef]:
+    """The users with these ids, once each, in the order first given."""
     wanted = list(dict.fromkeys(user_ids))
     if not wanted:
         return []
@@ -286,6 +293,8 @@ def _schedule_read(session: Session, row: Schedule, now: datetime) -> ScheduleRe
 
 
 def detail(session: Session, row: Schedule, now: datetime) -> ScheduleDetail:
+    """The schedule as `get_schedule` returns it, read in the caller's session
+    (a change returns what it made in its own transaction)."""
     layers = []
     for layer in layer_rows(session, row.id):
         if layer.removed_at is not None and layer.removed_at <= now:
