@@ -3,6 +3,7 @@ and the operator; publish_update opens and updates the linked public incident.""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -483,3 +484,38 @@ def test_subscribers_hear_of_each_public_update_once(
         ("one@example.com", "[Status] Errors: resolved"),
         ("two@example.com", "[Status] Errors: resolved"),
     ]
+
+
+def test_concurrent_posts_about_one_incident_open_one_public_incident(
+    ctx: Context, components: None
+) -> None:
+    """Two stakeholder updates posted at the same moment about the same incident
+    end as one public incident with both updates."""
+    incident_id = open_incident(ctx)
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def post(message: str) -> None:
+        try:
+            barrier.wait(timeout=10)
+            with ctx.db.write() as session:
+                sp.publish_update(
+                    session,
+                    ctx,
+                    incident_id=incident_id,
+                    message=message,
+                    stage="investigating",
+                    actor=SYSTEM,
+                )
+        except BaseException as error:  # reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=post, args=(text,)) for text in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    [public] = sp.list_incidents(ctx)
+    assert sorted(update.message for update in public.updates) == ["a", "b"]
