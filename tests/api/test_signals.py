@@ -150,3 +150,34 @@ def test_removing_a_heartbeat_over_the_api(
 
     assert removed.status_code == 204
     assert client.post(url.removeprefix("http://tocsin.test")).status_code == 404
+
+
+def test_http_checks_over_the_api(
+    client: TestClient,
+    ctx: Context,
+    adam: Person,
+    ann: Person,
+    checkout: IntegrationRef,
+) -> None:
+    """Admins add and remove checks; a loopback URL is a 400; team members read."""
+    body = {"service": "checkout", "name": "home", "url": "https://example.com/"}
+    created = client.post("/api/v1/checks", json=body, headers=adam.headers)
+    assert created.status_code == 201, created.text
+    assert created.json()["status"] == "pending"
+
+    loopback = {**body, "name": "local", "url": "http://127.0.0.1:8000/"}
+    refused = client.post("/api/v1/checks", json=loopback, headers=adam.headers)
+    assert refused.status_code == 400
+    assert refused.json()["type"].endswith("outbound-refused")
+    as_responder = client.post(
+        "/api/v1/checks", json={**body, "name": "x"}, headers=ann.headers
+    )
+    assert as_responder.status_code == 403
+
+    detail = client.get("/api/v1/checks/checkout/home", headers=ann.headers)
+    assert detail.json()["results"] == []
+    assert [
+        c["name"] for c in client.get("/api/v1/checks", headers=ann.headers).json()
+    ] == ["home"]
+    gone = client.delete("/api/v1/checks/checkout/home", headers=adam.headers)
+    assert gone.status_code == 204

@@ -130,3 +130,23 @@ def test_mail_addresses_are_added_listed_and_removed(
     assert "report" in listing
     ok(tocsin("mail", "address", "remove", "reports"))
     assert count(ctx, MailAddress) == 1
+
+
+def test_http_checks_from_the_shell(ctx: Context, tocsin: Run, checkout: None) -> None:
+    """`check-http add|list|show|remove`, and the guard refusing loopback."""
+    ok(
+        tocsin(
+            "check-http", "add", "checkout", "home", "https://example.com/",
+            "--interval", "5m", "--failures", "3",
+        )
+    )  # fmt: skip
+    line = refused(tocsin("check-http", "add", "checkout", "x", "http://127.0.0.1/"))
+    assert "loopback" in line
+
+    listing = ok(tocsin("check-http", "list"))
+    assert "home" in listing
+    assert "pending" in listing
+    shown = ok(tocsin("check-http", "show", "checkout", "home"))
+    assert "GET https://example.com/" in shown
+    ok(tocsin("check-http", "remove", "checkout", "home"))
+    assert "no HTTP checks" in ok(tocsin("check-http", "list"))

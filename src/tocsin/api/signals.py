@@ -27,7 +27,8 @@ from tocsin.errors import InvalidInput, Unauthenticated
 from tocsin.intake import email as mail_intake
 from tocsin.intake.common import load_object
 from tocsin.schemas import ChangeRead
-from tocsin.services import changes, heartbeats, users
+from tocsin.services import changes, checks, heartbeats, users
+from tocsin.services.checks import CheckDetail, CheckRead
 from tocsin.services.context import Context
 from tocsin.services.heartbeats import HeartbeatCreated, HeartbeatRead
 from tocsin.services.integrations import IntegrationRef
@@ -216,6 +217,85 @@ def remove_heartbeat(
     name: Annotated[str, Path(max_length=200)],
 ) -> None:
     heartbeats.remove(ctx, actor, service=service, name=name)
+
+
+class CheckCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    service: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200)
+    url: str = Field(min_length=1, max_length=checks.MAX_URL)
+    method: Literal["GET", "HEAD"] = "GET"
+    interval_seconds: int = Field(
+        default=60, ge=checks.MIN_INTERVAL, le=checks.MAX_INTERVAL
+    )
+    timeout_seconds: int = Field(default=10, ge=1, le=checks.MAX_TIMEOUT)
+    expected_status: int = Field(default=200, ge=100, le=599)
+    latency_threshold_ms: int | None = Field(default=None, ge=1)
+    failures_before_alert: int = Field(default=1, ge=1, le=checks.MAX_FAILURES)
+
+
+Name = Annotated[str, Path(max_length=200)]
+
+
+@router.get(
+    "/checks",
+    operation_id="listHttpChecks",
+    summary="List HTTP checks and whether each is up",
+    response_model=list[CheckRead],
+    responses=problem_responses(404, 422),
+)
+def list_checks(
+    ctx: CtxDep,
+    actor: ActorDep,
+    service: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+) -> list[CheckRead]:
+    return checks.list_checks(ctx, actor, service)
+
+
+@router.post(
+    "/checks",
+    operation_id="createHttpCheck",
+    summary="Add an HTTP check; the worker runs it every interval",
+    status_code=201,
+    response_model=CheckRead,
+    responses=problem_responses(400, 403, 404, 409, 422),
+)
+def create_check(ctx: CtxDep, actor: ActorDep, body: CheckCreate) -> CheckRead:
+    """A URL the guard refuses (loopback, private networks unless allowed) is
+    a 400, as is a timeout not shorter than the interval."""
+    spec = checks.CheckInput(
+        url=body.url,
+        method=body.method,
+        interval_seconds=body.interval_seconds,
+        timeout_seconds=body.timeout_seconds,
+        expected_status=body.expected_status,
+        latency_threshold_ms=body.latency_threshold_ms,
+        failures_before_alert=body.failures_before_alert,
+    )
+    return checks.create(ctx, actor, service=body.service, name=body.name, spec=spec)
+
+
+@router.get(
+    "/checks/{service}/{name}",
+    operation_id="getHttpCheck",
+    summary="Read an HTTP check with its recent results",
+    response_model=CheckDetail,
+    responses=problem_responses(404, 422),
+)
+def get_check(ctx: CtxDep, actor: ActorDep, service: Name, name: Name) -> CheckDetail:
+    return checks.get_check(ctx, actor, service, name)
+
+
+@router.delete(
+    "/checks/{service}/{name}",
+    operation_id="removeHttpCheck",
+    summary="Remove an HTTP check; its open alert resolves",
+    status_code=204,
+    responses=problem_responses(403, 404, 422),
+)
+def remove_check(ctx: CtxDep, actor: ActorDep, service: Name, name: Name) -> None:
+    checks.remove(ctx, actor, service=service, name=name)
 
 
 # Pings ------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from tocsin.domain.access import Actor
 from tocsin.errors import InvalidInput
 from tocsin.intake.email import MailListener
 from tocsin.logs import configure
-from tocsin.services import changes, heartbeats, inbound_mail, users
+from tocsin.services import changes, checks, heartbeats, inbound_mail, users
 from tocsin.services.context import Context
 from tocsin.services.signal_sources import parse_duration
 
@@ -35,6 +35,10 @@ change_app = typer.Typer(
     help="Change events: deploys, config changes, feature flags.",
     no_args_is_help=True,
 )
+check_app = typer.Typer(
+    help="HTTP checks: URLs the worker requests; failures alert.",
+    no_args_is_help=True,
+)
 mail_app = typer.Typer(help="Inbound mail.", no_args_is_help=True)
 address_app = typer.Typer(help="Addresses Tocsin takes mail for.", no_args_is_help=True)
 
@@ -43,6 +47,8 @@ _AS_HELP = "Act as this user, with their role and teams (default: the operator).
 
 def register(app: typer.Typer) -> None:
     app.add_typer(heartbeat_app, name="heartbeat")
+    # `check` is the misconfiguration check; this one is about HTTP.
+    app.add_typer(check_app, name="check-http")
     app.add_typer(change_app, name="change")
     app.add_typer(mail_app, name="mail")
     mail_app.add_typer(address_app, name="address")
@@ -134,6 +140,113 @@ def heartbeat_remove(
         heartbeats.remove(ctx, OPERATOR, service=service, name=name)
 
     console.print(plain(f"heartbeat {name} removed from {service}"))
+
+
+# HTTP checks ------------------------------------------------------------------
+
+
+@check_app.command("add")
+def check_add(
+    service: str = typer.Argument(..., help="The service the alert is raised on."),
+    name: str = typer.Argument(..., help="The check's name, as `homepage`."),
+    url: str = typer.Argument(..., help="The http:// or https:// URL to request."),
+    method: str = typer.Option("GET", help="GET or HEAD."),
+    interval: str = typer.Option("60s", help="How often, as 30s, 5m, 1h."),
+    timeout: str = typer.Option("10s", help="How long to wait for an answer."),
+    expect: int = typer.Option(200, help="The status code that means healthy."),
+    max_latency_ms: int | None = typer.Option(
+        None, help="Slower answers count as failures."
+    ),
+    failures: int = typer.Option(
+        1, help="Consecutive failures before the alert is raised."
+    ),
+) -> None:
+    """Add an HTTP check; the worker runs it now and then every interval."""
+    with reported(), opened() as ctx:
+        spec = checks.CheckInput(
+            url=url,
+            method=method,
+            interval_seconds=parse_duration(interval, "--interval"),
+            timeout_seconds=parse_duration(timeout, "--timeout"),
+            expected_status=expect,
+            latency_threshold_ms=max_latency_ms,
+            failures_before_alert=failures,
+        )
+        check = checks.create(ctx, OPERATOR, service=service, name=name, spec=spec)
+
+    console.print(
+        plain(
+            f"check {check.name} on {check.service}: {check.method} {check.url} "
+            f"every {_seconds(check.interval_seconds)}, expecting "
+            f"{check.expected_status}"
+        ),
+        soft_wrap=True,
+    )
+
+
+@check_app.command("list")
+def check_list(
+    service: str | None = typer.Option(None, help="Only this service's."),
+) -> None:
+    """List HTTP checks with their state."""
+    with reported(), opened() as ctx:
+        found = checks.list_checks(ctx, OPERATOR, service)
+
+    if not found:
+        console.print("no HTTP checks")
+        return
+
+    table = Table("service", "check", "status", "every", "failures")
+    table.add_column("url", overflow="fold")
+    table.add_column("last run (UTC)", no_wrap=True)
+    for check in found:
+        table.add_row(
+            plain(check.service),
+            plain(check.name),
+            check.status,
+            _seconds(check.interval_seconds),
+            f"{check.consecutive_failures}/{check.failures_before_alert}",
+            plain(check.url),
+            _when(check.last_checked_at),
+        )
+    console.print(table)
+
+
+@check_app.command("show")
+def check_show(
+    service: str = typer.Argument(..., help="The check's service."),
+    name: str = typer.Argument(..., help="The check's name."),
+) -> None:
+    """Show a check and its recent results, newest first."""
+    with reported(), opened() as ctx:
+        check = checks.get_check(ctx, OPERATOR, service, name)
+
+    console.print(
+        plain(f"{check.name} on {check.service}: {check.status}"), highlight=False
+    )
+    console.print(plain(f"{check.method} {check.url}"), soft_wrap=True)
+    results = Table("at (UTC)", "ok", "status", "ms", "error", title="Results")
+    for result in check.results:
+        results.add_row(
+            _when(result.at),
+            "yes" if result.ok else "no",
+            str(result.status_code or "-"),
+            str(result.latency_ms if result.latency_ms is not None else "-"),
+            plain(result.error),
+        )
+    console.print(results)
+
+
+@check_app.command("remove")
+def check_remove(
+    service: str = typer.Argument(..., help="The check's service."),
+    name: str = typer.Argument(..., help="The check's name."),
+) -> None:
+    """Remove an HTTP check; its open alert resolves."""
+    with reported(), opened() as ctx:
+        checks.remove(ctx, OPERATOR, service=service, name=name)
+
+    console.print(plain(f"HTTP check {name} removed from {service}"))
 
 
 # Change events ----------------------------------------------------------------

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 from tocsin.services import escalation, schedule_reminders
 from tocsin.services.cadence import UPDATE_DUE
 from tocsin.services.cadence import remind as remind_update_due
+from tocsin.services.checks import TIMER_KIND as HTTP_CHECK
+from tocsin.services.checks import on_timer as http_check_due
 from tocsin.services.context import Context
 from tocsin.services.heartbeats import TIMER_KIND as HEARTBEAT
 from tocsin.services.heartbeats import on_timer as heartbeat_due
@@ -58,6 +60,7 @@ HANDLERS: dict[str, TimerHandler] = {
     escalation.ACK_TIMEOUT: _ack_timeout,
     escalation.SNOOZE_OVER: _snooze_over,
     HEARTBEAT: heartbeat_due,
+    HTTP_CHECK: http_check_due,
     REPORT_REMINDER: remind_triage_owner,
     schedule_reminders.SHIFT_REMINDER: schedule_reminders.fire,
     MAINTENANCE_TIMER: on_maintenance_timer,
