@@ -4,6 +4,7 @@ starts, only while the incident is unacknowledged; without rules, all at once.""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -15,7 +16,13 @@ from tocsin.clock import ManualClock
 from tocsin.domain.access import SYSTEM
 from tocsin.engine.worker import Worker
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tocsin.services import alerts, contacts, incidents, notification_rules
+from tocsin.services import (
+    alerts,
+    contacts,
+    incidents,
+    maintenance,
+    notification_rules,
+)
 from tocsin.services.context import Context
 from tocsin.services.integrations import IntegrationRef
 from tocsin.store.models import OutboxMessage, TimelineEntry, Timer, User
@@ -231,3 +238,37 @@ def test_only_the_person_or_an_admin_manages_rules(ctx: Context, ann: User) -> N
 
     assert rule.kind == "email"
     assert queued == []
+
+
+def test_a_maintenance_window_holds_back_a_delayed_rule(
+    ctx: Context,
+    clock: ManualClock,
+    ann: User,
+    paging_ann: IntegrationRef,
+    phone: Phone,
+) -> None:
+    """A window that starts after the page stops its later notifications too."""
+    sms = contacts.add_contact(ctx, SYSTEM, ann.id, kind="sms", address="+15551230001")
+    notification_rules.add_rule(
+        ctx, SYSTEM, ann.id, contact_method_id=sms.id, delay_minutes=5
+    )
+    worker = phone.worker(ctx)
+    open_incident(ctx, paging_ann)
+    worker.run_once()
+
+    maintenance.create_window(
+        ctx,
+        SYSTEM,
+        "checkout",
+        starts_at=clock.now() + timedelta(minutes=1),
+        ends_at=clock.now() + timedelta(hours=1),
+    )
+    clock.advance(minutes=5)
+    worker.run_once()
+
+    assert phone.sms.sent == []
+    with ctx.db.read() as session:
+        skipped = session.scalars(
+            select(TimelineEntry.message).where(TimelineEntry.kind == "page_skipped")
+        ).all()
+    assert skipped == ["Delayed notification not sent: the service is in maintenance"]

@@ -26,7 +26,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from tocsin.domain.incidents import IncidentStatus
-from tocsin.services import links
+from tocsin.services import links, maintenance
 from tocsin.services.context import Context
 from tocsin.services.records import add_timeline
 from tocsin.store.db import table_of
@@ -439,6 +439,20 @@ def fire_notify(
         # re-trigger paged afresh; this rule belonged to the earlier page.
         return
 
+    now = ctx.clock.now()
+    if maintenance.held_until(session, incident.id, now) is not None:
+        # A maintenance window began after the page: nothing pages during one,
+        # and escalation pages again when it ends if the alert still fires.
+        add_timeline(
+            session,
+            incident,
+            at=now,
+            kind="page_skipped",
+            message="Delayed notification not sent: the service is in maintenance",
+            user_id=timer.payload.get("user_id"),
+        )
+        return
+
     contact_id = int(timer.payload["contact_method_id"])
     found = recipients(session, [int(timer.payload["user_id"])])
     if not found or not found[0].active:
@@ -467,7 +481,7 @@ def fire_notify(
         add_timeline(
             session,
             incident,
-            at=ctx.clock.now(),
+            at=now,
             kind="paged",
             message=f"Page queued for {recipient.name} by {contact.kind} "
             f"(notification rule: after {delay} min)",
