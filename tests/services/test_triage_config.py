@@ -22,7 +22,7 @@ from tocsin.domain.triage import (
     Scale,
 )
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tocsin.services import alerts, reports, triage
+from tocsin.services import alerts, incident_triage, reports, triage
 from tocsin.services.context import Context
 from tocsin.store.models import AuditRecord, OutboxMessage
 
@@ -115,19 +115,45 @@ def test_a_broken_scale_or_matrix_is_refused_and_nothing_changes(
     assert triage.scales(ctx) == before
 
 
-def test_a_severity_in_use_cannot_be_removed(ctx: Context) -> None:
-    """An open incident at SEV4 keeps SEV4 on the scale."""
+def test_a_level_in_use_cannot_be_removed(ctx: Context) -> None:
+    """An open incident at P5 keeps P5 on the priority scale."""
     make_service(ctx)
     integration, _ = make_integration(ctx)
-    alerts.ingest(ctx, integration, [trigger(severity="info")])
+    [outcome] = alerts.ingest(ctx, integration, [trigger(severity="info")])
+    incident_triage.set_priority(
+        ctx, SYSTEM, outcome.incident_number or 0, "low", "low", "Cosmetic"
+    )
+    matrix = {pair: min(p, "p4") for pair, p in DEFAULT_MATRIX.items()}
 
-    with pytest.raises(Conflict, match="sev4"):
+    with pytest.raises(Conflict, match="p5"):
+        triage.replace_scales(
+            ctx,
+            SYSTEM,
+            _levels(priority=list(DEFAULT_SCALES[Scale.PRIORITY][:4])),
+            matrix,
+        )
+
+
+def test_the_severities_intake_maps_onto_cannot_be_removed(ctx: Context) -> None:
+    """sev1 to sev4 stay (intake maps alert severities onto them); they can
+    be renamed."""
+    renamed = [
+        Level(level.key, f"Level {level.rank}", level.rank, level.description)
+        for level in DEFAULT_SCALES[Scale.SEVERITY]
+    ]
+
+    with pytest.raises(InvalidInput, match="sev4"):
         triage.replace_scales(
             ctx,
             SYSTEM,
             _levels(severity=list(DEFAULT_SCALES[Scale.SEVERITY][:3])),
             DEFAULT_MATRIX,
         )
+    result = triage.replace_scales(
+        ctx, SYSTEM, _levels(severity=renamed), DEFAULT_MATRIX
+    )
+
+    assert result.severity[0].name == "Level 1"
 
 
 def test_responders_cannot_change_the_scales(ctx: Context) -> None:

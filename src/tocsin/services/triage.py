@@ -19,6 +19,7 @@ from sqlalchemy.sql import ColumnElement
 
 from tocsin.domain import triage as rules
 from tocsin.domain.access import Actor, Role, require_role
+from tocsin.domain.alerts import SEVERITY_TO_INCIDENT
 from tocsin.domain.incidents import IncidentStatus
 from tocsin.domain.triage import Level, Scale
 from tocsin.errors import Conflict, InvalidInput, NotFound
@@ -138,6 +139,14 @@ def replace_scales(
         checked[Scale.PRIORITY],
         matrix,
     )
+
+    kept = {level.key for level in checked[Scale.SEVERITY]}
+    needed = sorted(set(SEVERITY_TO_INCIDENT.values()) - kept)
+    if needed:
+        raise InvalidInput(
+            f"severity {', '.join(needed)} must stay: alert intake maps alert "
+            "severities onto sev1 to sev4 (rename or describe them instead)"
+        )
 
     with ctx.db.write() as session:
         before = load_scales(session)
