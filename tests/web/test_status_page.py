@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from email import message_from_string
 from email.message import EmailMessage
 from html import unescape
@@ -20,7 +21,7 @@ from tocsin.channels.base import Outbound
 from tocsin.channels.email import EmailChannel
 from tocsin.clock import ManualClock
 from tocsin.domain.access import SYSTEM
-from tocsin.services import alerts
+from tocsin.services import alerts, status_maintenance
 from tocsin.services import status_page as sp
 from tocsin.services.context import Context
 from tocsin.services.status_subscribers import CONFIRM_TTL, RATE_LIMIT
@@ -363,3 +364,28 @@ def test_built_mail_keeps_only_known_extra_headers(ctx: Context) -> None:
     )
     assert mail["List-Unsubscribe"] == "<http://x/u> Bcc: evil@x"
     assert mail["Bcc"] is None
+
+
+def test_a_maintenance_entry_is_updated_when_the_work_starts(
+    client: TestClient, ctx: Context, clock: ManualClock, page: None
+) -> None:
+    """Feed readers see the maintenance entry change when the window starts."""
+    made = clock.now()
+    start = made + timedelta(hours=1)
+    status_maintenance.schedule_maintenance(
+        ctx,
+        SYSTEM,
+        title="Upgrade",
+        starts_at=start,
+        ends_at=start + timedelta(hours=1),
+        components=["API"],
+    )
+
+    def entry_updated() -> str:
+        feed = parse_feed(client.get("/status/feed.atom").content)
+        [entry] = feed.findall(f"{ATOM}entry")
+        return entry.findtext(f"{ATOM}updated") or ""
+
+    assert entry_updated() == made.strftime("%Y-%m-%dT%H:%M:%SZ")
+    clock.set(start + timedelta(minutes=5))
+    assert entry_updated() == start.strftime("%Y-%m-%dT%H:%M:%SZ")

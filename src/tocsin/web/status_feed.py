@@ -28,9 +28,10 @@ def atom_feed(ctx: Context) -> bytes:
     title = ctx.settings.status_page_title
 
     entries = [_incident_entry(base, incident) for incident in incidents]
-    entries += [_maintenance_entry(base, window) for window in maintenance]
+    now = ctx.clock.now()
+    entries += [_maintenance_entry(base, window, now) for window in maintenance]
     entries.sort(key=lambda entry: entry[0], reverse=True)
-    updated = entries[0][0] if entries else ctx.clock.now()
+    updated = entries[0][0] if entries else now
 
     ET.register_namespace("", ATOM)
     feed = ET.Element(_tag("feed"))
@@ -73,14 +74,16 @@ def _incident_entry(
 
 
 def _maintenance_entry(
-    base: str, window: StatusMaintenanceRead
+    base: str, window: StatusMaintenanceRead, now: datetime
 ) -> tuple[datetime, ET.Element]:
     entry = ET.Element(_tag("entry"))
     _text(entry, "id", _urn(f"{base}/maintenance/{window.id}"))
     _text(entry, "title", f"Maintenance: {window.title}")
-    # A window's entry changes when it is made and when it is cancelled; its
-    # start is what readers look for, so it is in the content.
-    updated = window.cancelled_at or window.created_at
+    # The entry changes when the window is made, starts, ends or is cancelled.
+    edges = [window.created_at, window.starts_at, window.ends_at]
+    if window.cancelled_at is not None:
+        edges = [window.created_at, window.cancelled_at]
+    updated = max(edge for edge in edges if edge <= now)
     _text(entry, "published", _stamp(window.created_at))
     _text(entry, "updated", _stamp(updated))
     _link(entry, base, rel="alternate", kind="text/html")
