@@ -85,6 +85,29 @@ def test_component_stays_degraded_until_both_incidents_resolve(
     assert state_of(ctx, "Dashboard") == "operational"
 
 
+def test_two_degraded_incidents_keep_a_component_degraded_until_both_resolve(
+    ctx: Context, components: None
+) -> None:
+    """Resolving one of two open incidents leaves the component degraded; the
+    second resolving makes it operational."""
+    first, second = (
+        sp.create_incident(
+            ctx,
+            SYSTEM,
+            title=title,
+            impact="degraded",
+            components=["API"],
+            message="Slow",
+        )
+        for title in ("Slow search", "Slow login")
+    )
+    sp.add_update(ctx, SYSTEM, first.id, message="Fixed", stage="resolved")
+    assert state_of(ctx, "API") == "degraded"
+
+    sp.add_update(ctx, SYSTEM, second.id, message="Fixed", stage="resolved")
+    assert state_of(ctx, "API") == "operational"
+
+
 def test_manual_state_wins_until_set_back_to_auto(
     ctx: Context, components: None
 ) -> None:
