@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse
 from tocsin.web import accounts, action_links, home, incidents, live, login
 from tocsin.web.auth import is_htmx
 from tocsin.web.reports import router as reports_router
+from tocsin.web.schedules import router as schedules_router
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -18,6 +19,7 @@ router.include_router(incidents.router)
 router.include_router(live.router)
 router.include_router(action_links.router)
 router.include_router(reports_router)
+router.include_router(schedules_router)
 
 
 def error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
