@@ -222,7 +222,12 @@ def subscribe(
     ctx: CtxDep, actor: ActorDep, body: SubscriptionCreate
 ) -> SubscriptionRead:
     return updates.subscribe(
-        ctx, actor, body.address, number=body.incident_number, team=body.team
+        ctx,
+        actor,
+        body.address,
+        number=body.incident_number,
+        team=body.team,
+        kind=body.kind,
     )
 
 

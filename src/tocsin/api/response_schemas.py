@@ -143,6 +143,11 @@ class UpdateCreate(_Create):
 class SubscriptionCreate(_Create):
     """An internal address for one incident's updates, or a team's."""
 
-    address: str = Field(max_length=320, examples=["war-room@example.com"])
+    address: str = Field(
+        max_length=320,
+        description="An email address, or for `slack` a channel id or webhook URL.",
+        examples=["war-room@example.com"],
+    )
+    kind: Literal["email", "slack"] = "email"
     incident_number: int | None = Field(default=None, ge=1, le=MAX_ID)
     team: str | None = Field(default=None, max_length=200)

@@ -299,15 +299,23 @@ def update_list(number: int = NUMBER, as_email: str | None = AS) -> None:
 
 @update_app.command("subscribe")
 def update_subscribe(
-    address: str = typer.Argument(..., help="An internal email address."),
+    address: str = typer.Argument(
+        ..., help="An email address, or with --slack a channel id or webhook URL."
+    ),
     incident: int | None = typer.Option(None, min=1, max=MAX_ID, metavar="NUMBER"),
     team: str | None = typer.Option(None, help="Every incident of the team's."),
+    slack: bool = typer.Option(False, "--slack", help="ADDRESS is a Slack channel."),
     as_email: str | None = AS,
 ) -> None:
     """Send one incident's updates, or a team's, to an address."""
     with reported(), opened() as ctx:
         subscription = updates.subscribe(
-            ctx, actor(ctx, as_email), address, number=incident, team=team
+            ctx,
+            actor(ctx, as_email),
+            address,
+            number=incident,
+            team=team,
+            kind="slack" if slack else "email",
         )
 
     console.print(plain(f"subscription {subscription.id}: {subscription.address}"))

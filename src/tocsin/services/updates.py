@@ -32,7 +32,7 @@ from tocsin.response_schemas import (
     TemplateRead,
     UpdateRead,
 )
-from tocsin.services import cadence, status_page
+from tocsin.services import cadence, contacts, status_page
 from tocsin.services.context import Context
 from tocsin.services.incident_scope import (
     MANAGER,
@@ -60,11 +60,9 @@ MAX_BODY = 20_000
 MAX_VARIABLES = 50
 MAX_VALUE = 2_000
 MAX_SUBSCRIPTIONS = 200
-SUBSCRIPTION_KINDS = ("email",)
+# Email, or a Slack channel (an id for the bot token, or an incoming webhook).
+SUBSCRIPTION_KINDS = ("email", "slack")
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
-# Loose on purpose: the mail server is the judge; this only keeps out what is
-# plainly not an address (spaces, no @, header-breaking characters).
-_EMAIL = re.compile(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+")
 
 _OUTBOX = table_of(OutboxMessage)
 
@@ -280,9 +278,9 @@ def subscribe(
         raise InvalidInput(
             f"a subscription's kind is one of {', '.join(SUBSCRIPTION_KINDS)}"
         )
-    address = checked_line(address, "an address", 320).lower()
-    if not _EMAIL.fullmatch(address):
-        raise InvalidInput(f"{address!r} is not an email address")
+    address = contacts.clean_address(
+        ctx.settings, kind, checked_line(address, "an address", 320)
+    )
 
     with ctx.db.write() as session:
         incident_id = team_id = None
@@ -480,16 +478,13 @@ def _send(
     session: Session, ctx: Context, incident: Incident, update: IncidentUpdate
 ) -> int:
     """Queue the update to every subscriber of the incident and of its team."""
-    addresses = list(
-        dict.fromkeys(
-            session.scalars(
-                select(UpdateSubscription.address)
-                .where(_reaching(incident), UpdateSubscription.kind == "email")
-                .order_by(UpdateSubscription.id)
-            )
-        )
+    rows = session.execute(
+        select(UpdateSubscription.kind, UpdateSubscription.address)
+        .where(_reaching(incident))
+        .order_by(UpdateSubscription.id)
     )
-    if not addresses:
+    targets = list(dict.fromkeys((row.kind, row.address) for row in rows))
+    if not targets:
         return 0
 
     eta = f"\n\nETA: {update.eta:%Y-%m-%d %H:%M} UTC" if update.eta else ""
@@ -497,7 +492,7 @@ def _send(
         insert(_OUTBOX),
         [
             {
-                "channel": "email",
+                "channel": kind,
                 "recipient": address,
                 "subject": f"[Tocsin] #{incident.number} {update.subject}"[:500],
                 "body": f"{update.body}{eta}",
@@ -512,11 +507,11 @@ def _send(
                 "next_attempt_at": update.created_at,
                 "created_at": update.created_at,
             }
-            for address in addresses
+            for kind, address in targets
         ],
     )
     ctx.work_queued.set()
-    return len(addresses)
+    return len(targets)
 
 
 def _reaching(incident: Incident) -> Any:

@@ -8,8 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from tests.channels.servers import serve
 from tests.services.response.conftest import Crew, outbox, run_worker, timeline
 from tocsin.clock import ManualClock
+from tocsin.engine.worker import Worker
 from tocsin.errors import Forbidden, InvalidInput
 from tocsin.services import incidents, roles, updates
 from tocsin.services.context import Context
@@ -267,3 +269,37 @@ def test_resolved_incidents_owe_no_updates(
             session.scalars(select(Timer).where(Timer.kind == "update_due")).all() == []
         )
         assert session.scalars(select(IncidentUpdate)).all() == []
+
+
+def test_slack_subscribers_get_the_update_through_a_real_webhook(
+    ctx: Context, crew: Crew
+) -> None:
+    """A Slack incoming webhook on 127.0.0.1 receives the update's text."""
+    ctx.settings = ctx.settings.model_copy(
+        update={"outbound_allowed_networks": ["127.0.0.1/32"]}
+    )
+    for server in serve():
+        updates.subscribe(
+            ctx, crew.ann, f"{server.url}/hooks/room", team="Ops", kind="slack"
+        )
+        updates.post(
+            ctx,
+            crew.ann,
+            crew.number,
+            UpdateInput(audience="internal", subject="Checkout slow", body="<!here>"),
+        )
+
+        Worker(ctx).run_once()
+
+        [request] = server.requests("/hooks/room")
+        sent = request.json()
+        assert "Checkout slow" in sent["text"]
+        assert "&lt;!here&gt;" in str(sent["blocks"])
+
+
+def test_a_bad_slack_address_is_refused(ctx: Context, crew: Crew) -> None:
+    """Neither a channel id nor a URL: InvalidInput, nothing stored."""
+    with pytest.raises(InvalidInput):
+        updates.subscribe(ctx, crew.ann, "not a channel", team="Ops", kind="slack")
+
+    assert updates.subscriptions(ctx, crew.ann, team="Ops") == []
