@@ -124,6 +124,13 @@ class StatusMaintenanceRead(PublicMaintenanceRead):
     created_at: datetime
 
 
+class SummaryComponentRead(PublicComponentRead):
+    uptime_90d: float | None = Field(
+        description="Share of the last 90 days up (1.0 is all), to four places; "
+        "null before any time was measured."
+    )
+
+
 class StatusSummaryRead(BaseModel):
     """The page in one document, for other tools to poll."""
 
@@ -131,7 +138,7 @@ class StatusSummaryRead(BaseModel):
     url: str
     generated_at: datetime
     state: ComponentState = Field(description="The worst component state.")
-    components: list[PublicComponentRead]
+    components: list[SummaryComponentRead]
     incidents: list[PublicIncidentRead] = Field(description="Open incidents.")
     maintenance: list[PublicMaintenanceRead] = Field(
         description="Upcoming and in-progress maintenance."
@@ -204,15 +211,29 @@ def summary(ctx: Context) -> StatusSummaryRead:
     settings = ctx.settings
     with ctx.db.read() as session:
         components = _components(session)
+        history = _history(session, [c.id for c in components], now)
+        measured = [
+            SummaryComponentRead(
+                **component.model_dump(),
+                uptime_90d=_rounded(
+                    overall_uptime(daily_uptime(history[component.id], now=now))
+                ),
+            )
+            for component in components
+        ]
         return StatusSummaryRead(
             title=settings.status_page_title,
             url=settings.base_url.rstrip("/") + "/status",
             generated_at=now,
             state=worst(c.state for c in components),
-            components=components,
+            components=measured,
             incidents=open_incidents(session),
             maintenance=_maintenance_ahead(session, now),
         )
+
+
+def _rounded(uptime: float | None) -> float | None:
+    return None if uptime is None else round(uptime, 4)
 
 
 def public_incident(ctx: Context, status_incident_id: int) -> PublicIncidentRead:
