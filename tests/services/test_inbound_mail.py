@@ -13,6 +13,7 @@ from tocsin.errors import Conflict, InvalidInput
 from tocsin.services import inbound_mail, incidents
 from tocsin.services.context import Context
 from tocsin.store.models import Alert, Incident, OutboxMessage, TimelineEntry
+from tocsin.store.models.triage import Report
 
 
 def mail(
@@ -205,3 +206,21 @@ def test_alert_topic_drops_reply_and_state_prefixes() -> None:
     )
     assert inbound_mail.alert_topic("RESOLVED - disk full") == ("resolved", "disk full")
     assert inbound_mail.alert_topic("disk full") == ("", "disk full")
+
+
+def test_a_mail_to_a_report_address_files_a_report(db_team: Context) -> None:
+    """A report address makes an untriaged report from the mail, once."""
+    inbound_mail.add_address(db_team, SYSTEM, "help", purpose="report")
+    raw = mail("Checkout page is blank", "Since 09:00, for all customers.")
+
+    [outcome] = inbound_mail.receive(db_team, ["help@alerts.example.com"], raw)
+    assert outcome.result == "report"
+    assert receive(db_team, raw, "help@alerts.example.com") == "duplicate"
+
+    with db_team.db.read() as session:
+        report = session.scalars(select(Report)).one()
+    assert report.id == outcome.report_id
+    assert report.source == "email"
+    assert report.title == "Checkout page is blank"
+    assert report.reporter_email == "nagios@monitor.example.com"
+    assert "for all customers" in report.description
