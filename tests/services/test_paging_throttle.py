@@ -3,6 +3,8 @@ the limit are held back, said on the timeline, and summed up in one message."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import select
 
@@ -15,7 +17,8 @@ from tocsin.domain.access import SYSTEM
 from tocsin.services import alerts, contacts
 from tocsin.services.context import Context
 from tocsin.services.integrations import IntegrationRef
-from tocsin.store.models import TimelineEntry, User
+from tocsin.services.paging import IncidentBrief, page, recipients
+from tocsin.store.models import Incident, OutboxMessage, TimelineEntry, User
 
 
 @pytest.fixture
@@ -101,3 +104,42 @@ def test_a_summary_comes_only_when_something_was_held_back(
 @pytest.fixture
 def phone() -> Phone:
     return Phone()
+
+
+def test_concurrent_pages_to_one_phone_respect_the_limit(
+    ctx: Context, clock: ManualClock, ann: User, integration: IntegrationRef
+) -> None:
+    """Eight pages to one phone from eight transactions at once (as several
+    workers firing escalation steps): two texts in the window, no more."""
+    if ctx.db.is_sqlite:
+        pytest.skip("SQLite has one writer: transactions cannot overlap there")
+    storm(ctx, integration, 8)
+    clock.advance(minutes=10)
+    with ctx.db.read() as session:
+        incident_ids = session.scalars(select(Incident.id)).all()
+    barrier = threading.Barrier(len(incident_ids))
+    errors: list[BaseException] = []
+
+    def page_again(incident_id: int) -> None:
+        try:
+            with ctx.db.write() as session:
+                brief = IncidentBrief.of(session.get_one(Incident, incident_id))
+                [recipient] = recipients(session, [ann.id])
+                barrier.wait(timeout=10)
+                page(session, ctx, brief, recipient, reason="again")
+        except BaseException as error:  # reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=page_again, args=(i,)) for i in incident_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    with ctx.db.read() as session:
+        texts = session.scalars(
+            select(OutboxMessage.id).where(OutboxMessage.channel == "sms")
+        ).all()
+    # Two from the storm's window, two from this one.
+    assert len(texts) == 4
