@@ -106,7 +106,8 @@ def responding_user(session: Session, user_id: int, incident: Incident) -> User:
 
 
 def user_by_email(session: Session, email: str) -> User:
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    address = looked_up(email, "user with email").lower()
+    user = session.scalar(select(User).where(User.email == address))
     if user is None or not user.active:
         raise NotFound(f"no active user with email {email}")
     return user
@@ -164,17 +165,27 @@ def ids_by_name(
         if email is not None:
             return user_by_email(session, email).id
         if team is not None:
-            found = session.scalar(select(Team.id).where(Team.name == team.strip()))
+            name = looked_up(team, "team")
+            found = session.scalar(select(Team.id).where(Team.name == name))
             if found is None:
                 raise NotFound(f"no team named {team!r}")
             return found
         if policy is not None:
+            name = looked_up(policy, "escalation policy")
             found = session.scalar(
-                select(EscalationPolicy.id).where(
-                    EscalationPolicy.name == policy.strip()
-                )
+                select(EscalationPolicy.id).where(EscalationPolicy.name == name)
             )
             if found is None:
                 raise NotFound(f"no escalation policy named {policy!r}")
             return found
     return None
+
+
+def looked_up(value: str, what: str) -> str:
+    """A name to look something up by, stripped. NotFound when it holds
+    control characters (nothing is named so, and PostgreSQL refuses NUL in a
+    query) or is longer than any name."""
+    name = value.strip()
+    if _CONTROL_IN_LINE.search(name) or len(name) > 320:
+        raise NotFound(f"no {what} named {value!r}")
+    return name

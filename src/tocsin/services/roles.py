@@ -26,6 +26,7 @@ from tocsin.services.incident_scope import (
     checked_line,
     checked_text,
     locked_incident,
+    looked_up,
     responding_user,
     visible_incident,
 )
@@ -328,7 +329,9 @@ def holders(
 
 
 def _role(session: Session, key: str, *, lock: bool = False) -> ResponseRole:
-    query = select(ResponseRole).where(ResponseRole.key == key.strip().lower())
+    query = select(ResponseRole).where(
+        ResponseRole.key == looked_up(key, "role").lower()
+    )
     role = session.scalar(query.with_for_update() if lock else query)
     if role is None:
         raise NotFound(f"no role {key!r}; `tocsin role list` shows the catalogue")

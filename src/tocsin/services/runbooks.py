@@ -39,6 +39,7 @@ from tocsin.services.incident_scope import (
     checked_text,
     incident_type_names,
     locked_incident,
+    looked_up,
     visible_incident,
 )
 from tocsin.services.records import add_timeline, audit
@@ -166,7 +167,9 @@ def get(ctx: Context, actor: Actor, runbook_id: int) -> RunbookRead:
 def find(ctx: Context, actor: Actor, name: str) -> RunbookRead:
     require_role(actor, Role.VIEWER)
     with ctx.db.read() as session:
-        runbook = session.scalar(select(Runbook).where(Runbook.name == name.strip()))
+        runbook = session.scalar(
+            select(Runbook).where(Runbook.name == looked_up(name, "runbook"))
+        )
         if runbook is None:
             raise NotFound(f"no runbook named {name!r}")
         return _read(session, runbook)
@@ -188,7 +191,9 @@ def list_runbooks(
             query = query.where(
                 Runbook.links.any(
                     RunbookLink.service_id.in_(
-                        select(Service.id).where(Service.name == service.strip())
+                        select(Service.id).where(
+                            Service.name == looked_up(service, "service")
+                        )
                     )
                 )
             )
@@ -196,7 +201,7 @@ def list_runbooks(
             query = query.where(
                 Runbook.links.any(
                     func.lower(RunbookLink.incident_type)
-                    == incident_type.strip().lower()
+                    == looked_up(incident_type, "incident type").lower()
                 )
             )
         return [_read(session, runbook) for runbook in session.scalars(query)]
@@ -383,7 +388,7 @@ def _links(
     session: Session, services: tuple[str, ...], types: tuple[str, ...]
 ) -> list[RunbookLink]:
     links = []
-    for name in dict.fromkeys(value.strip() for value in services):
+    for name in dict.fromkeys(looked_up(value, "service") for value in services):
         service_id = session.scalar(select(Service.id).where(Service.name == name))
         if service_id is None:
             raise NotFound(f"no service named {name!r}")
@@ -399,7 +404,7 @@ def _team(session: Session, actor: Actor, name: str | None) -> Team | None:
         if actor.role is not Role.ADMIN and not actor.is_system:
             raise Forbidden("only admins keep runbooks without a team")
         return None
-    team = session.scalar(select(Team).where(Team.name == name.strip()))
+    team = session.scalar(select(Team).where(Team.name == looked_up(name, "team")))
     if team is None:
         raise NotFound(f"no team named {name!r}")
     admin = actor.role is Role.ADMIN or actor.is_system

@@ -42,6 +42,7 @@ from tocsin.services.incident_scope import (
     checked_text,
     incident_type_names,
     locked_incident,
+    looked_up,
     visible_incident,
 )
 from tocsin.services.records import add_timeline, audit
@@ -154,7 +155,9 @@ def list_templates(
         if audience is not None:
             query = query.where(UpdateTemplate.audience == _audience(audience))
         if incident_type is not None:
-            query = query.where(UpdateTemplate.incident_type == incident_type.strip())
+            query = query.where(
+                UpdateTemplate.incident_type == looked_up(incident_type, "type")
+            )
         return [TemplateRead.model_validate(row) for row in session.scalars(query)]
 
 
@@ -556,18 +559,17 @@ def _template(session: Session, template_id: int) -> UpdateTemplate:
 
 
 def _template_named(session: Session, name_or_id: str) -> UpdateTemplate:
-    found = session.scalar(
-        select(UpdateTemplate).where(UpdateTemplate.name == name_or_id.strip())
-    )
-    if found is None and name_or_id.strip().isdigit():
-        return _template(session, int(name_or_id.strip()))
+    name = looked_up(name_or_id, "template")
+    found = session.scalar(select(UpdateTemplate).where(UpdateTemplate.name == name))
+    if found is None and name.isdigit() and len(name) < 12:
+        return _template(session, int(name))
     if found is None:
         raise NotFound(f"no template named {name_or_id!r}")
     return found
 
 
 def _team_of_actor(session: Session, actor: Actor, name: str) -> Team:
-    team = session.scalar(select(Team).where(Team.name == name.strip()))
+    team = session.scalar(select(Team).where(Team.name == looked_up(name, "team")))
     if team is None or not can_see_team(actor, team.id):
         raise NotFound(f"no team named {name!r}")
     return team

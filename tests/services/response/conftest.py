@@ -24,7 +24,13 @@ from tocsin.domain.access import Actor
 from tocsin.engine.worker import Worker
 from tocsin.services import alerts
 from tocsin.services.context import Context
-from tocsin.store.models import OutboxMessage, TimelineEntry, User
+from tocsin.store.models import (
+    Incident,
+    OutboxMessage,
+    TimelineEntry,
+    User,
+)
+from tocsin.store.models.triage import IncidentType
 
 
 @dataclass(frozen=True)
@@ -99,3 +105,17 @@ def run_worker(ctx: Context) -> RecordingChannel:
     channel = RecordingChannel()
     Worker(ctx, channels={"email": channel}).run_once()
     return channel
+
+
+def set_incident_type(ctx: Context, number: int, name: str, key: str) -> None:
+    """Give the incident a type of triage's catalogue, made if missing."""
+    with ctx.db.write() as session:
+        kind = session.scalar(select(IncidentType).where(IncidentType.name == name))
+        if kind is None:
+            kind = IncidentType(key=key, name=name, created_at=ctx.clock.now())
+            session.add(kind)
+            session.flush()
+        incident = session.scalars(
+            select(Incident).where(Incident.number == number)
+        ).one()
+        incident.incident_type_id = kind.id

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.builders import make_service
-from tests.services.response.conftest import Crew, timeline
+from tests.services.response.conftest import Crew, set_incident_type, timeline
 from tocsin.clock import ManualClock
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tocsin.services import runbooks
@@ -222,3 +222,25 @@ def test_viewers_cannot_check_items(ctx: Context, crew: Crew) -> None:
         runbooks.check_item(
             ctx, crew.vic, crew.number, checklist.id, checklist.items[0].id, done=True
         )
+
+
+def test_names_with_nul_find_nothing(ctx: Context, crew: Crew) -> None:
+    """A NUL in a looked-up name is NotFound on every backend, not a crash."""
+    with pytest.raises(NotFound):
+        runbooks.find(ctx, crew.ann, "Checkout\x00down")
+    with pytest.raises(NotFound):
+        runbooks.list_runbooks(ctx, crew.ann, service="check\x00out")
+
+
+def test_runbooks_follow_the_incident_type(ctx: Context, crew: Crew) -> None:
+    """A runbook for a type (by name or key, any case) fits incidents of it."""
+    make_service(ctx, "search", team="Ops")
+    _runbook(
+        ctx, crew, name="Security", services=("search",), incident_types=("SECURITY",)
+    )
+    assert runbooks.for_incident(ctx, crew.ann, crew.number) == []
+
+    set_incident_type(ctx, crew.number, "Security", "sec")
+
+    found = runbooks.for_incident(ctx, crew.ann, crew.number)
+    assert [r.name for r in found] == ["Security"]

@@ -9,7 +9,13 @@ import pytest
 from sqlalchemy import select
 
 from tests.channels.servers import serve
-from tests.services.response.conftest import Crew, outbox, run_worker, timeline
+from tests.services.response.conftest import (
+    Crew,
+    outbox,
+    run_worker,
+    set_incident_type,
+    timeline,
+)
 from tocsin.clock import ManualClock
 from tocsin.engine.worker import Worker
 from tocsin.errors import Forbidden, InvalidInput
@@ -303,3 +309,30 @@ def test_a_bad_slack_address_is_refused(ctx: Context, crew: Crew) -> None:
         updates.subscribe(ctx, crew.ann, "not a channel", team="Ops", kind="slack")
 
     assert updates.subscriptions(ctx, crew.ann, team="Ops") == []
+
+
+def test_a_template_for_the_incident_type_wins_over_the_general_one(
+    ctx: Context, crew: Crew, template: int
+) -> None:
+    """Security incidents get the security template; others the general one."""
+    updates.create_template(
+        ctx,
+        crew.adam,
+        TemplateInput(
+            name="Security internal",
+            audience="internal",
+            incident_type="Security",
+            subject="[{{ incident.type }}] #{{ incident.number }}",
+            body="Do not forward.",
+        ),
+    )
+    plain = UpdateInput(audience="internal", variables={"impact": "x"})
+    assert updates.preview(ctx, crew.ann, crew.number, plain).body.startswith("Impact")
+
+    set_incident_type(ctx, crew.number, "Security", "sec")
+
+    rendered = updates.preview(ctx, crew.ann, crew.number, plain)
+    assert (rendered.subject, rendered.body) == (
+        f"[Security] #{crew.number}",
+        "Do not forward.",
+    )
