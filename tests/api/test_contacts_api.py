@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.api.conftest import Person
-from tests.services.test_notification_rules import Recorder
+from tests.channels.recording import Recorder
 from tocsin.engine.worker import Worker
 from tocsin.services.context import Context
 from tocsin.store.models import AuditRecord

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from tests.builders import make_integration, make_service, make_user
 from tests.builders import trigger as alert
+from tests.channels.recording import Recorder
 from tests.channels.servers import ProviderServer, Received, Reply, serve
-from tests.services.test_notification_rules import Recorder
 from tocsin.channels import registry
 from tocsin.clock import ManualClock
 from tocsin.config import Settings

@@ -3,7 +3,6 @@ starts, only while the incident is unacknowledged; without rules, all at once.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
@@ -11,10 +10,9 @@ from sqlalchemy import select
 
 from tests.builders import actor_of, make_integration, make_service, make_user
 from tests.builders import trigger as alert
-from tocsin.channels.base import Outbound
+from tests.channels.recording import Phone
 from tocsin.clock import ManualClock
 from tocsin.domain.access import SYSTEM
-from tocsin.engine.worker import Worker
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tocsin.services import (
     alerts,
@@ -26,27 +24,6 @@ from tocsin.services import (
 from tocsin.services.context import Context
 from tocsin.services.integrations import IntegrationRef
 from tocsin.store.models import OutboxMessage, TimelineEntry, Timer, User
-
-
-@dataclass
-class Recorder:
-    kind: str
-    sent: list[Outbound] = field(default_factory=list)
-
-    def send(self, message: Outbound) -> None:
-        self.sent.append(message)
-
-
-@dataclass
-class Phone:
-    """Recorders for every kind a test pages through."""
-
-    email: Recorder = field(default_factory=lambda: Recorder("email"))
-    sms: Recorder = field(default_factory=lambda: Recorder("sms"))
-    voice: Recorder = field(default_factory=lambda: Recorder("voice"))
-
-    def worker(self, ctx: Context) -> Worker:
-        return Worker(ctx, {"email": self.email, "sms": self.sms, "voice": self.voice})
 
 
 @pytest.fixture

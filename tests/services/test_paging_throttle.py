@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from tests.builders import make_integration, make_service, make_user
 from tests.builders import trigger as alert
-from tests.services.test_notification_rules import Phone
+from tests.channels.recording import Phone
 from tocsin.clock import ManualClock
 from tocsin.config import Settings
 from tocsin.domain.access import SYSTEM
