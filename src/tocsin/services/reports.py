@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, selectinload
 from tocsin.domain import triage as rules
 from tocsin.domain.access import Actor, Role, can_see_team, require_role
 from tocsin.domain.triage import ReportStatus
-from tocsin.errors import Forbidden, InvalidInput, NotFound, TocsinError
+from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound, TocsinError
 from tocsin.services import notices
 from tocsin.services import triage as config
 from tocsin.services.context import Context
@@ -283,8 +283,6 @@ def visible(session: Session, actor: Actor, report_id: int) -> Report:
 
 def locked_untriaged(session: Session, actor: Actor, report_id: int) -> Report:
     """The report, locked, if it still waits for triage; Conflict otherwise."""
-    from tocsin.errors import Conflict
-
     if not 1 <= report_id <= 2**31 - 1:
         raise NotFound(f"no report R-{report_id}")
     report = session.scalar(
