@@ -17,7 +17,14 @@ from tests.builders import (
 from tocsin.clock import ManualClock
 from tocsin.domain.access import SYSTEM, Actor
 from tocsin.errors import Conflict, InvalidInput, NotFound
-from tocsin.services import alerts, declaration, incidents, reports, triage
+from tocsin.services import (
+    alerts,
+    declaration,
+    incident_triage,
+    incidents,
+    reports,
+    triage,
+)
 from tocsin.services import declaration_triggers as triggers
 from tocsin.services.context import Context
 from tocsin.services.declaration import Declaration
@@ -342,3 +349,33 @@ def test_timeline_of_a_trigger_declaration_names_the_trigger(
         ).one()
     assert entry.actor_label == "trigger Prod databases"
     assert entry.actor_user_id is None
+
+
+def test_lifecycle_stamps_are_never_overwritten(
+    ctx: Context, ann: Actor, service_id: int, clock: ManualClock
+) -> None:
+    """Acknowledged, declared, identified and monitoring times keep their
+    first value through later declarations, stage moves and edits."""
+    integration, _ = make_integration(ctx)
+    [outcome] = alerts.ingest(ctx, integration, [trigger(severity="warning")])
+    number = outcome.incident_number or 0
+    acknowledged = incidents.acknowledge(ctx, ann, number).acknowledged_at
+    clock.advance(minutes=1)
+    declared = declaration.declare_incident(ctx, ann, number, reason="Real")
+    clock.advance(minutes=1)
+    identified = incident_triage.set_stage(ctx, ann, number, "identified")
+    clock.advance(minutes=1)
+    monitoring = incident_triage.set_stage(ctx, ann, number, "monitoring")
+    clock.advance(minutes=1)
+    incident_triage.set_stage(ctx, ann, number, "investigating")
+    incident_triage.set_severity(ctx, ann, number, "sev1", "Worse")
+    incident_triage.update_impact(ctx, ann, number, {"customers_affected": 10})
+    clock.advance(minutes=1)
+    final = incident_triage.set_stage(ctx, ann, number, "monitoring")
+
+    assert final.acknowledged_at == acknowledged
+    assert final.declared_at == declared.declared_at
+    assert final.identified_at == identified.identified_at
+    assert final.monitoring_at == monitoring.monitoring_at
+    assert final.monitoring_at is not None
+    assert final.monitoring_at < clock.now()
