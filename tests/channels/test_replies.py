@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from tests.builders import make_integration, make_service, make_user
 from tests.builders import trigger as alert
+from tests.channels.servers import ProviderServer, serve
 from tocsin.app import create_app
 from tocsin.clock import ManualClock
 from tocsin.config import Settings
@@ -35,6 +36,7 @@ def settings(settings: Settings) -> Settings:
         update={
             "slack_signing_secret": SIGNING_SECRET,
             "twilio_auth_token": AUTH_TOKEN,
+            "outbound_allowed_networks": ["127.0.0.1/32"],
         }
     )
 
@@ -71,10 +73,13 @@ def status_of(ctx: Context, number: int) -> str:
 # Slack --------------------------------------------------------------------------
 
 
-def slack_click(number: int, slack_user: str = "U0ANN0001") -> bytes:
+def slack_click(
+    number: int, slack_user: str = "U0ANN0001", response_url: str = ""
+) -> bytes:
     payload = {
         "type": "block_actions",
         "user": {"id": slack_user},
+        "response_url": response_url,
         "actions": [{"action_id": "tocsin_acknowledge", "value": str(number)}],
     }
     return urlencode({"payload": json.dumps(payload)}).encode()
@@ -90,11 +95,20 @@ def slack_headers(body: bytes, timestamp: int, secret: str = SIGNING_SECRET) -> 
     }
 
 
+@pytest.fixture
+def slack() -> Iterator[ProviderServer]:
+    yield from serve()
+
+
 def test_a_signed_slack_click_acknowledges_as_the_clicking_person(
-    ctx: Context, clock: ManualClock, client: TestClient, number: int
+    ctx: Context,
+    clock: ManualClock,
+    client: TestClient,
+    number: int,
+    slack: ProviderServer,
 ) -> None:
-    """The button acknowledges; the answer is shown to the clicker only."""
-    body = slack_click(number)
+    """The button acknowledges; the outcome goes to the clicker's response_url."""
+    body = slack_click(number, response_url=f"{slack.url}/actions/T0/1/x")
     now = int(clock.now().timestamp())
 
     response = client.post(
@@ -104,6 +118,9 @@ def test_a_signed_slack_click_acknowledges_as_the_clicking_person(
     assert response.status_code == 200
     assert response.json()["text"].startswith(f"Acknowledged #{number}")
     assert status_of(ctx, number) == "acknowledged"
+    [told] = slack.requests("/actions/T0/1/x")
+    assert told.json()["response_type"] == "ephemeral"
+    assert told.json()["text"].startswith(f"Acknowledged #{number}")
 
 
 @pytest.mark.parametrize(

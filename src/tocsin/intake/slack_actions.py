@@ -13,18 +13,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from typing import Any
 from urllib.parse import parse_qs
 
+import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from tocsin.channels.slack import ACKNOWLEDGE_ACTION
 from tocsin.errors import Forbidden, InvalidInput
+from tocsin.outbound import OutboundRefused, guarded_client
 from tocsin.services import replies
 from tocsin.services.context import Context
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["intake"])
 
 WINDOW_SECONDS = 5 * 60
@@ -81,7 +85,29 @@ def _handle(ctx: Context, data: dict[str, Any]) -> str:
         raise InvalidInput("the action names no incident or no user")
 
     command = replies.Command("acknowledge", int(value))
-    return replies.act(ctx, kind="slack", address=slack_user, command=command)
+    answer = replies.act(ctx, kind="slack", address=slack_user, command=command)
+    _tell(ctx, data.get("response_url"), answer)
+    return answer
+
+
+def _tell(ctx: Context, response_url: object, text: str) -> None:
+    """Show the outcome to the clicking person: Slack shows nothing of an
+    interaction's HTTP answer, only what is posted to its response_url. A
+    failure here is logged; the acknowledgement itself has happened."""
+    if not isinstance(response_url, str) or not response_url:
+        return
+    try:
+        with guarded_client(ctx.settings) as client:
+            client.post(
+                response_url,
+                json={
+                    "response_type": "ephemeral",
+                    "replace_original": False,
+                    "text": text,
+                },
+            ).raise_for_status()
+    except (OutboundRefused, httpx.HTTPError) as error:
+        log.warning("slack response_url failed", extra={"error": str(error)})
 
 
 @router.post(
