@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from tests.builders import make_service, make_user
 from tests.e2e.harness import free_port
 from tocsin.domain.access import SYSTEM
+from tocsin.errors import ConfigError
 from tocsin.intake.email import MailListener
 from tocsin.services import inbound_mail
 from tocsin.services.context import Context
@@ -162,3 +163,26 @@ def test_a_database_failure_is_a_temporary_refusal(
 
     assert refused.value.smtp_code == 451
     assert count(ctx, Alert) == 0
+
+
+def test_a_recovery_for_no_open_alert_is_still_accepted(
+    ctx: Context, listener: MailListener
+) -> None:
+    """An alert address answers 250 to a RECOVERY mail it has nothing open
+    for: the sender did nothing wrong."""
+    with smtp(listener) as client:
+        refused = client.send_message(message("RECOVERY: disk full on db-1"))
+
+    assert refused == {}
+    assert count(ctx, Alert) == 0
+    assert count(ctx, InboundMail) == 1
+
+
+def test_a_port_in_use_is_a_configuration_error(
+    ctx: Context, listener: MailListener
+) -> None:
+    """A second listener on the same port fails with a clear ConfigError."""
+    second = MailListener(ctx, host=listener.host, port=listener.port)
+
+    with pytest.raises(ConfigError, match=r"cannot take inbound mail on 127\.0\.0\.1"):
+        second.start()

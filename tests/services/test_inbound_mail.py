@@ -150,7 +150,7 @@ def test_a_reply_address_takes_tags_only_from_users_who_see_the_incident(
     stranger = mail(
         "Re: [Tocsin] #1 SEV2", "x", message_id="<s@x>", sender="e@evil.test"
     )
-    assert receive(db_team, stranger, to) == "ignored"
+    assert receive(db_team, stranger, to) == "unthreaded"
     ann = mail(
         "Re: [Tocsin] #1 SEV2", "y", message_id="<a@x>", sender="ann@example.com"
     )

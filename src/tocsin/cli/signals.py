@@ -347,12 +347,7 @@ def mail_serve(
 
     for each in (signal.SIGTERM, signal.SIGINT):
         signal.signal(each, finish)
-    try:
-        listener.start()
-    except OSError as error:
-        raise InvalidInput(
-            f"cannot listen on {listener.host}:{listener.port}: {error.strerror}"
-        ) from error
+    listener.start()
     console.print(f"taking mail on {listener.host}:{listener.port}", highlight=False)
     stop.wait()
     listener.stop()

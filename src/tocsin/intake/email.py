@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from aiosmtpd.controller import Controller
 
+from tocsin.errors import ConfigError
 from tocsin.services import inbound_mail
 from tocsin.services.context import Context
 
@@ -81,7 +82,7 @@ class MailHandler:
             "inbound mail received",
             extra={"outcomes": [o.result for o in outcomes]},
         )
-        if outcomes and all(o.result == "ignored" for o in outcomes):
+        if outcomes and all(o.result == "unthreaded" for o in outcomes):
             return "550 5.7.1 This address takes only replies to incidents"
         return "250 OK: received"
 
@@ -106,7 +107,14 @@ class MailListener:
         )
 
     def start(self) -> None:
-        self._controller.start()
+        """Listen. Raises ConfigError when the address cannot be bound."""
+        try:
+            self._controller.start()
+        except OSError as error:
+            raise ConfigError(
+                f"cannot take inbound mail on {self.host}:{self.port}: "
+                f"{error.strerror or error}"
+            ) from error
         log.info("inbound mail listening", extra={"host": self.host, "port": self.port})
 
     def stop(self) -> None:

@@ -92,7 +92,10 @@ class Outcome:
     """What one mail became on one address."""
 
     address: str
-    result: str  # alert | resolved | note | report | duplicate | ignored
+    # alert | resolved | note | report | duplicate | ignored (an alert address
+    # clearing an alert that is not open) | unthreaded (a reply address's mail
+    # that answers nothing)
+    result: str
     incident_number: int | None = None
     report_id: int | None = None
 
@@ -306,7 +309,7 @@ def _handle(session: Session, ctx: Context, local: str, mail: ParsedMail) -> Out
     elif address.purpose == "report":
         outcome = _report(session, ctx, actor, address, mail)
     else:
-        outcome = Outcome(local, "ignored")
+        outcome = Outcome(local, "unthreaded")
 
     incident_id = None
     if outcome.incident_number is not None:

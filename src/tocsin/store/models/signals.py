@@ -59,7 +59,7 @@ class InboundMail(Base):
     received_at: Mapped[datetime]
     sender: Mapped[str] = mapped_column(String(320), default="")
     subject: Mapped[str] = mapped_column(String(500), default="")
-    # alert | resolved | note | report | ignored
+    # alert | resolved | note | report | ignored | unthreaded
     outcome: Mapped[str] = mapped_column(String(20))
     incident_id: Mapped[int | None] = mapped_column(
         ForeignKey("incidents.id", ondelete="SET NULL"), index=True
