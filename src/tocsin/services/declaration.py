@@ -55,15 +55,22 @@ def declare(ctx: Context, actor: Actor, declaration: Declaration) -> IncidentRea
     unknown severity, type, impact or urgency; NotFound for a service the
     actor cannot see.
     """
+    with ctx.db.write() as session:
+        return declare_in(session, ctx, actor, declaration)
+
+
+def declare_in(
+    session: Session, ctx: Context, actor: Actor, declaration: Declaration
+) -> IncidentRead:
+    """`declare` in the caller's write transaction (inbound mail declares
+    this way, with the mail stored in the same transaction)."""
     require_role(actor, Role.RESPONDER)
     title, reason, description = _checked(declaration)
-
-    with ctx.db.write() as session:
-        service = _visible_service(session, actor, declaration.service_id)
-        incident = _open(
-            session, ctx, actor, service, declaration, title, reason, description
-        )
-        return _read(session, incident)
+    service = _visible_service(session, actor, declaration.service_id)
+    incident = _open(
+        session, ctx, actor, service, declaration, title, reason, description
+    )
+    return _read(session, incident)
 
 
 def declare_incident(
