@@ -37,7 +37,15 @@ from tocsin.response_schemas import (
     TaskRead,
     UpdateRead,
 )
-from tocsin.services import notes, responders, roles, runbooks, tasks, updates
+from tocsin.services import (
+    notes,
+    responders,
+    roles,
+    runbooks,
+    tasks,
+    update_subscriptions,
+    updates,
+)
 from tocsin.services.tasks import KEEP
 from tocsin.services.updates import UpdateInput
 
@@ -388,7 +396,7 @@ def preview_update(
 def list_subscribers(
     ctx: CtxDep, actor: ActorDep, number: Number
 ) -> list[SubscriptionRead]:
-    return updates.subscriptions(ctx, actor, number=number)
+    return update_subscriptions.subscriptions(ctx, actor, number=number)
 
 
 def _update_input(body: UpdateCreate) -> UpdateInput:

@@ -25,7 +25,7 @@ from tocsin.response_schemas import (
     SubscriptionRead,
     TemplateRead,
 )
-from tocsin.services import roles, runbooks, updates
+from tocsin.services import roles, runbooks, update_subscriptions, updates
 from tocsin.services.runbooks import RunbookInput, StepInput
 from tocsin.services.updates import TemplateInput
 
@@ -207,7 +207,7 @@ def replace_template(
 def list_subscribers(
     ctx: CtxDep, actor: ActorDep, team: Annotated[str, Query(max_length=200)]
 ) -> list[SubscriptionRead]:
-    return updates.subscriptions(ctx, actor, team=team)
+    return update_subscriptions.subscriptions(ctx, actor, team=team)
 
 
 @router.post(
@@ -221,7 +221,7 @@ def list_subscribers(
 def subscribe(
     ctx: CtxDep, actor: ActorDep, body: SubscriptionCreate
 ) -> SubscriptionRead:
-    return updates.subscribe(
+    return update_subscriptions.subscribe(
         ctx,
         actor,
         body.address,
@@ -240,7 +240,7 @@ def subscribe(
     responses=_WRITE,
 )
 def unsubscribe(ctx: CtxDep, actor: ActorDep, subscription_id: ItemId) -> Response:
-    updates.unsubscribe(ctx, actor, subscription_id)
+    update_subscriptions.unsubscribe(ctx, actor, subscription_id)
     return Response(status_code=204)
 
 

@@ -17,7 +17,7 @@ from tocsin.cli.people import OPERATOR
 from tocsin.cli.response import AS, NUMBER, actor, instant, when
 from tocsin.errors import InvalidInput
 from tocsin.response_schemas import ChecklistRead, RunbookRead, TemplateRead
-from tocsin.services import runbooks, updates
+from tocsin.services import runbooks, update_subscriptions, updates
 from tocsin.services.runbooks import RunbookInput, parse_step
 from tocsin.services.updates import TemplateInput, UpdateInput
 
@@ -309,7 +309,7 @@ def update_subscribe(
 ) -> None:
     """Send one incident's updates, or a team's, to an address."""
     with reported(), opened() as ctx:
-        subscription = updates.subscribe(
+        subscription = update_subscriptions.subscribe(
             ctx,
             actor(ctx, as_email),
             address,
@@ -328,7 +328,7 @@ def update_unsubscribe(
 ) -> None:
     """Stop sending updates to a subscription's address."""
     with reported(), opened() as ctx:
-        updates.unsubscribe(ctx, actor(ctx, as_email), subscription_id)
+        update_subscriptions.unsubscribe(ctx, actor(ctx, as_email), subscription_id)
 
     console.print(f"subscription {subscription_id} removed")
 

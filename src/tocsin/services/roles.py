@@ -66,11 +66,18 @@ def ensure_catalogue(session: Session, ctx: Context) -> None:
 def list_roles(ctx: Context, actor: Actor, *, retired: bool = False) -> list[RoleRead]:
     """The catalogue in its order; retired roles only when asked for."""
     require_role(actor, Role.VIEWER)
+    query = select(ResponseRole).order_by(ResponseRole.position, ResponseRole.id)
+    if not retired:
+        query = query.where(ResponseRole.retired.is_(False))
+    with ctx.db.read() as session:
+        found = [RoleRead.model_validate(row) for row in session.scalars(query)]
+        seeded = found or session.scalar(select(func.count(ResponseRole.id)))
+    if seeded:
+        return found
+
+    # Only a fresh catalogue takes the writer, once.
     with ctx.db.write() as session:
         ensure_catalogue(session, ctx)
-        query = select(ResponseRole).order_by(ResponseRole.position, ResponseRole.id)
-        if not retired:
-            query = query.where(ResponseRole.retired.is_(False))
         return [RoleRead.model_validate(row) for row in session.scalars(query)]
 
 

@@ -19,7 +19,7 @@ from tests.services.response.conftest import (
 from tocsin.clock import ManualClock
 from tocsin.engine.worker import Worker
 from tocsin.errors import Forbidden, InvalidInput
-from tocsin.services import incidents, roles, updates
+from tocsin.services import incidents, roles, update_subscriptions, updates
 from tocsin.services.context import Context
 from tocsin.services.updates import TemplateInput, UpdateInput
 from tocsin.store.models import IncidentUpdate, Timer
@@ -41,8 +41,10 @@ def test_an_update_renders_its_template_and_mails_subscribers(
     ctx: Context, crew: Crew, template: int, clock: ManualClock
 ) -> None:
     """Incident and team subscribers get the rendered update, with its ETA."""
-    updates.subscribe(ctx, crew.ann, "war-room@example.com", number=crew.number)
-    updates.subscribe(ctx, crew.ann, "ops-leads@example.com", team="Ops")
+    update_subscriptions.subscribe(
+        ctx, crew.ann, "war-room@example.com", number=crew.number
+    )
+    update_subscriptions.subscribe(ctx, crew.ann, "ops-leads@example.com", team="Ops")
     eta = clock.now() + timedelta(hours=2)
 
     update = updates.post(
@@ -70,7 +72,9 @@ def test_an_undefined_variable_is_refused_and_nothing_is_sent(
     ctx: Context, crew: Crew, template: int
 ) -> None:
     """Forgetting `impact` is InvalidInput naming it; no update, no mail."""
-    updates.subscribe(ctx, crew.ann, "war-room@example.com", number=crew.number)
+    update_subscriptions.subscribe(
+        ctx, crew.ann, "war-room@example.com", number=crew.number
+    )
 
     with pytest.raises(InvalidInput, match="'impact' is undefined"):
         updates.post(ctx, crew.ann, crew.number, UpdateInput(audience="internal"))
@@ -205,9 +209,9 @@ def test_bad_subscriber_addresses_are_refused(
 ) -> None:
     """Only plain email addresses can subscribe."""
     with pytest.raises(InvalidInput):
-        updates.subscribe(ctx, crew.ann, address, number=crew.number)
+        update_subscriptions.subscribe(ctx, crew.ann, address, number=crew.number)
 
-    assert updates.subscriptions(ctx, crew.ann, number=crew.number) == []
+    assert update_subscriptions.subscriptions(ctx, crew.ann, number=crew.number) == []
 
 
 def test_overdue_updates_remind_the_lead_once_per_cadence(
@@ -285,7 +289,7 @@ def test_slack_subscribers_get_the_update_through_a_real_webhook(
         update={"outbound_allowed_networks": ["127.0.0.1/32"]}
     )
     for server in serve():
-        updates.subscribe(
+        update_subscriptions.subscribe(
             ctx, crew.ann, f"{server.url}/hooks/room", team="Ops", kind="slack"
         )
         updates.post(
@@ -306,9 +310,11 @@ def test_slack_subscribers_get_the_update_through_a_real_webhook(
 def test_a_bad_slack_address_is_refused(ctx: Context, crew: Crew) -> None:
     """Neither a channel id nor a URL: InvalidInput, nothing stored."""
     with pytest.raises(InvalidInput):
-        updates.subscribe(ctx, crew.ann, "not a channel", team="Ops", kind="slack")
+        update_subscriptions.subscribe(
+            ctx, crew.ann, "not a channel", team="Ops", kind="slack"
+        )
 
-    assert updates.subscriptions(ctx, crew.ann, team="Ops") == []
+    assert update_subscriptions.subscriptions(ctx, crew.ann, team="Ops") == []
 
 
 def test_a_template_for_the_incident_type_wins_over_the_general_one(
