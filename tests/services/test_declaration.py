@@ -30,7 +30,7 @@ from tocsin.services.context import Context
 from tocsin.services.declaration import Declaration
 from tocsin.services.declaration_triggers import TriggerSpec
 from tocsin.store.models import Incident, OutboxMessage, TimelineEntry
-from tocsin.store.models.triage import Report
+from tocsin.store.models.triage import DeclarationTrigger, Report
 
 
 @pytest.fixture
@@ -379,3 +379,25 @@ def test_lifecycle_stamps_are_never_overwritten(
     assert final.monitoring_at == monitoring.monitoring_at
     assert final.monitoring_at is not None
     assert final.monitoring_at < clock.now()
+
+
+def test_a_rule_broken_in_the_database_does_not_stop_intake(
+    ctx: Context, ann: Actor, service_id: int
+) -> None:
+    """A stored matcher that no longer parses skips its rule; alerts still
+    come in and the other rules still declare."""
+    broken = triggers.create_trigger(ctx, SYSTEM, _rule(name="Broken", alert_count=1))
+    triggers.create_trigger(ctx, SYSTEM, _rule(name="Good", alert_count=1))
+    with ctx.db.write() as session:
+        row = session.get(DeclarationTrigger, broken.id)
+        assert row is not None
+        row.matchers = ["env=~("]
+    triggers.forget_cached_rules(ctx)
+    integration, _ = make_integration(ctx)
+
+    [outcome] = alerts.ingest(
+        ctx, integration, [trigger("a", env="prod", instance="db-1")]
+    )
+
+    incident = incidents.get(ctx, ann, outcome.incident_number or 0)
+    assert incident.declared_by_label == "declaration trigger Good"

@@ -14,6 +14,7 @@ other processes see them within CACHE_SECONDS.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import weakref
@@ -37,6 +38,8 @@ from tocsin.store.db import Database
 from tocsin.store.models import Alert, Incident, Service
 from tocsin.store.models.triage import DeclarationTrigger, IncidentType
 from tocsin.triage_schemas import TriggerRead
+
+log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 5.0
 MAX_ID = 2**31 - 1
@@ -296,27 +299,35 @@ def _rules(session: Session, ctx: Context) -> tuple[TriggerRule, ...]:
     if cached is not None and cached[0] > now:
         return cached[1]
 
-    loaded = tuple(
-        TriggerRule(
-            id=row.id,
-            name=row.name,
-            service_id=row.service_id,
-            matchers=tuple(rules.parse_matcher(text) for text in row.matchers),
-            min_alert_severity=row.min_alert_severity,
-            alert_count=row.alert_count,
-            window_minutes=row.window_minutes,
-            severity=row.severity,
-            incident_type_id=row.incident_type_id,
+    loaded = []
+    for row in session.scalars(
+        select(DeclarationTrigger)
+        .where(DeclarationTrigger.enabled)
+        .order_by(DeclarationTrigger.id)
+    ):
+        try:
+            matchers = tuple(rules.parse_matcher(text) for text in row.matchers)
+        except InvalidInput:
+            # Rules are checked when written; one broken by hand in the
+            # database must not fail the intake of every alert.
+            log.error("declaration trigger skipped", extra={"trigger_id": row.id})
+            continue
+        loaded.append(
+            TriggerRule(
+                id=row.id,
+                name=row.name,
+                service_id=row.service_id,
+                matchers=matchers,
+                min_alert_severity=row.min_alert_severity,
+                alert_count=row.alert_count,
+                window_minutes=row.window_minutes,
+                severity=row.severity,
+                incident_type_id=row.incident_type_id,
+            )
         )
-        for row in session.scalars(
-            select(DeclarationTrigger)
-            .where(DeclarationTrigger.enabled)
-            .order_by(DeclarationTrigger.id)
-        )
-    )
     with _cache_lock:
-        _cache[ctx.db] = (now + CACHE_SECONDS, loaded)
-    return loaded
+        _cache[ctx.db] = (now + CACHE_SECONDS, tuple(loaded))
+    return tuple(loaded)
 
 
 def _checked(spec: TriggerSpec) -> tuple[str, list[str]]:
