@@ -172,7 +172,7 @@ def list_changes(
     operation_id="listHeartbeats",
     summary="List heartbeats and whether each is up",
     response_model=list[HeartbeatRead],
-    responses=problem_responses(404, 422),
+    responses=problem_responses(400, 404, 422),
 )
 def list_heartbeats(
     ctx: CtxDep,
@@ -208,7 +208,7 @@ def create_heartbeat(
     operation_id="removeHeartbeat",
     summary="Remove a heartbeat; its open alert resolves",
     status_code=204,
-    responses=problem_responses(403, 404, 422),
+    responses=problem_responses(400, 403, 404, 422),
 )
 def remove_heartbeat(
     ctx: CtxDep,
@@ -243,7 +243,7 @@ Name = Annotated[str, Path(max_length=200)]
     operation_id="listHttpChecks",
     summary="List HTTP checks and whether each is up",
     response_model=list[CheckRead],
-    responses=problem_responses(404, 422),
+    responses=problem_responses(400, 404, 422),
 )
 def list_checks(
     ctx: CtxDep,
@@ -281,7 +281,7 @@ def create_check(ctx: CtxDep, actor: ActorDep, body: CheckCreate) -> CheckRead:
     operation_id="getHttpCheck",
     summary="Read an HTTP check with its recent results",
     response_model=CheckDetail,
-    responses=problem_responses(404, 422),
+    responses=problem_responses(400, 404, 422),
 )
 def get_check(ctx: CtxDep, actor: ActorDep, service: Name, name: Name) -> CheckDetail:
     return checks.get_check(ctx, actor, service, name)
@@ -292,7 +292,7 @@ def get_check(ctx: CtxDep, actor: ActorDep, service: Name, name: Name) -> CheckD
     operation_id="removeHttpCheck",
     summary="Remove an HTTP check; its open alert resolves",
     status_code=204,
-    responses=problem_responses(403, 404, 422),
+    responses=problem_responses(400, 403, 404, 422),
 )
 def remove_check(ctx: CtxDep, actor: ActorDep, service: Name, name: Name) -> None:
     checks.remove(ctx, actor, service=service, name=name)
