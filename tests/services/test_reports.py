@@ -96,6 +96,7 @@ def test_the_triage_owner_of_the_service_is_told_and_reminded(
     assert [m.recipient for m in messages] == ["olga@example.com"]
     assert messages[0].payload["topic"] == "report_untriaged"
     assert f"R-{report.id}" in messages[0].subject
+    assert "From:      Rick <rick@example.com>" in messages[0].body
     assert [t.kind for t in timers] == [reports.REMIND]
     assert timers[0].due_at == clock.now() + timedelta(minutes=15)
 

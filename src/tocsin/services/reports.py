@@ -29,7 +29,7 @@ from tocsin.services import notices
 from tocsin.services import triage as config
 from tocsin.services.context import Context
 from tocsin.services.records import audit
-from tocsin.store.models import Incident, Service, Timer
+from tocsin.store.models import Incident, Service, Timer, User
 from tocsin.store.models.triage import Report
 from tocsin.triage_schemas import ReportPage, ReportRead, ReportReceipt
 
@@ -350,11 +350,7 @@ def _notice(
     service = session.get(Service, report.service_id) if report.service_id else None
     again = " (reminder)" if reminder else ""
     subject = f"[Tocsin] Report R-{report.id} waits for triage{again}: {report.title}"
-    who = " ".join(
-        part for part in (report.reporter_name, f"<{report.reporter_email}>") if part
-    )
-    if not report.reporter_email:
-        who = report.reporter_name or "-"
+    who = _reporter(session, report)
     base = ctx.settings.base_url.rstrip("/")
     body = "\n".join(
         [
@@ -372,6 +368,23 @@ def _notice(
         ]
     )
     return subject, body
+
+
+def _reporter(session: Session, report: Report) -> str:
+    """Who reported, as `Name <address>`, for the triage owner."""
+    user = (
+        session.get(User, report.reporter_user_id) if report.reporter_user_id else None
+    )
+    name, email = (
+        (user.name, user.email)
+        if user
+        else (
+            report.reporter_name,
+            report.reporter_email,
+        )
+    )
+    parts = [name, f"<{email}>" if email else ""]
+    return " ".join(part for part in parts if part) or "-"
 
 
 def form_token(ctx: Context) -> str:
