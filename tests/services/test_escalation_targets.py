@@ -310,3 +310,21 @@ def test_a_schedule_with_nobody_on_call_moves_on_at_once(
     assert [m.recipient for m in channel.sent if m.payload["kind"] == "page"] == [
         "bob@example.com"
     ]
+
+
+def test_an_incident_can_go_to_another_teams_policy(
+    ctx: Context, worker: Worker, channel: RecordingChannel
+) -> None:
+    """Handing an incident to the team that can fix it pages that team's step 1."""
+    ann = make_user(ctx, "ann@example.com")
+    dba = make_user(ctx, "dba@example.com", teams=("Databases",))
+    ours = make_policy(ctx, "ours", [(5, [("user", ann.id)])])
+    theirs = make_policy(ctx, "theirs", [(5, [("user", dba.id)])], team="Databases")
+    make_service_with(ctx, "checkout", ours)
+    number = _open(ctx, "checkout")
+
+    incidents.reassign_policy(ctx, actor_of(ctx, ann), number, theirs)
+    worker.run_once()
+
+    pages = [m.recipient for m in channel.sent if m.payload["kind"] == "page"]
+    assert pages == ["ann@example.com", "dba@example.com"]
