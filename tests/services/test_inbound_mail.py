@@ -224,3 +224,22 @@ def test_a_mail_to_a_report_address_files_a_report(db_team: Context) -> None:
     assert report.title == "Checkout page is blank"
     assert report.reporter_email == "nagios@monitor.example.com"
     assert "for all customers" in report.description
+
+
+def test_an_html_only_mail_gives_its_text_without_markup(db_team: Context) -> None:
+    """Monitoring tools that send HTML alone still give the incident words."""
+    message = EmailMessage()
+    message["From"] = "grafana@example.com"
+    message["Subject"] = "CPU high"
+    message["Message-ID"] = "<html@x>"
+    message.set_content(
+        "<html><head><style>p {}</style></head><body><p>CPU at <b>98%</b></p>"
+        "<script>alert(1)</script><p>on db-1 &amp; db-2</p></body></html>",
+        subtype="html",
+    )
+
+    receive(db_team, message.as_bytes())
+
+    with db_team.db.read() as session:
+        incident = session.scalars(select(Incident)).one()
+    assert incident.description == "CPU at 98%\non db-1 & db-2"

@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass
 from email.message import EmailMessage, Message
 from email.utils import parseaddr
+from html.parser import HTMLParser
 from typing import Any
 
 from sqlalchemy import select
@@ -510,21 +511,60 @@ def _header(message: Message, name: str) -> str:
 
 
 def _text_of(message: Message) -> str:
-    """The plain text of the mail, or nothing when there is none to read."""
+    """The text of the mail: its plain part, else its HTML part as text, else
+    nothing. Control characters (but newlines and tabs) are dropped."""
+    text = ""
     try:
         if isinstance(message, EmailMessage):
-            part = message.get_body(preferencelist=("plain",))
+            part = message.get_body(preferencelist=("plain", "html"))
             if part is not None:
                 content = part.get_content()
                 if isinstance(content, str):
-                    return _CONTROL.sub("", content.replace("\x00", ""))
-            return ""
-        payload = message.get_payload(decode=True)
-        if isinstance(payload, bytes):
-            return _CONTROL.sub("", payload.decode("utf-8", "replace"))
+                    html = part.get_content_subtype() == "html"
+                    text = _HtmlText.of(content) if html else content
+        else:
+            payload = message.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                text = payload.decode("utf-8", "replace")
     except Exception:
         log.info("unreadable mail body")
-    return ""
+    return _CONTROL.sub("", text.replace("\x00", ""))
+
+
+class _HtmlText(HTMLParser):
+    """The words of an HTML mail, without its markup, scripts or styles: a
+    note is text, and the web escapes it again when it shows it."""
+
+    _BREAKS = frozenset({"br", "p", "div", "tr", "li", "h1", "h2", "h3", "table"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._hidden = 0
+
+    @classmethod
+    def of(cls, html: str) -> str:
+        parser = cls()
+        parser.feed(html)
+        parser.close()
+        lines = "".join(parser.parts).splitlines()
+        return "\n".join(" ".join(line.split()) for line in lines if line.strip())
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style", "head"):
+            self._hidden += 1
+        elif tag in self._BREAKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "head"):
+            self._hidden = max(self._hidden - 1, 0)
+        elif tag in self._BREAKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.parts.append(data)
 
 
 def _one_line(text: str) -> str:
