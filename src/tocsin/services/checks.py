@@ -274,14 +274,8 @@ def get_check(ctx: Context, actor: Actor, service: str, name: str) -> CheckDetai
         return CheckDetail(
             **_read(check).model_dump(),
             results=[
-                CheckResultRead(
-                    at=r.at,
-                    ok=r.ok,
-                    status_code=r.status_code,
-                    latency_ms=r.latency_ms,
-                    error=r.error,
-                )
-                for r in results
+                CheckResultRead.model_validate(result, from_attributes=True)
+                for result in results
             ],
         )
 

@@ -39,9 +39,8 @@ from sqlalchemy.orm import Session
 from tocsin.domain.access import Actor, Role, can_see_team
 from tocsin.domain.alerts import AlertAction, AlertEvent
 from tocsin.errors import Conflict, InvalidInput, NotFound
-from tocsin.services import alerts
+from tocsin.services import alerts, users
 from tocsin.services.context import Context
-from tocsin.services.incidents import team_ids_of
 from tocsin.services.records import add_timeline, audit
 from tocsin.services.signal_sources import (
     EMAIL,
@@ -382,13 +381,7 @@ def _sender_may_see(session: Session, sender: str, incident: Incident) -> bool:
     )
     if user is None or user.role == Role.VIEWER:
         return False
-    actor = Actor(
-        kind="user",
-        label=user.email,
-        user_id=user.id,
-        role=Role(user.role),
-        team_ids=team_ids_of(session, user.id),
-    )
+    actor = users.actor_for(session, user, kind="user")
     service = session.get(Service, incident.service_id)
     return service is not None and can_see_team(actor, service.team_id)
 
