@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from tocsin.api.deps import CtxDep
 from tocsin.domain.incidents import IncidentAction, IncidentStatus, next_status
 from tocsin.errors import Conflict, InvalidInput, NotFound
-from tocsin.schemas import IncidentRead
+from tocsin.schemas import IncidentDetail, IncidentRead
 from tocsin.services import incident_views, incidents
 from tocsin.services.context import Context
 from tocsin.services.incident_views import Cursor, IncidentQuery, Sort
@@ -155,6 +155,10 @@ def incident_list(
         "services": incident_views.visible_services(ctx, user.actor),
         "teams": incident_views.visible_teams(ctx, user.actor),
         "sorts": SORTS,
+        # The filter box starts open when a filter in it is in use.
+        "filtered": params.sort is not Sort.NEWEST
+        or any((params.severity, params.service, params.team))
+        or any((params.since, params.until)),
         "first_url": params.url() if after else None,
         "next_url": next_url,
     }
@@ -234,14 +238,17 @@ def summary_html(ctx: Context, user: WebUser, number: int) -> str:
 def _answer(
     request: Request, ctx: Context, user: WebUser, incident: IncidentRead
 ) -> Response:
+    """A redirect back for a plain form; the summary part (status, facts,
+    actions, alerts) for htmx, read again since the action changed alerts."""
     if not is_htmx(request):
         return _back_to(incident.number)
-    context = _summary_context(ctx, user, incident)
+    detail = incidents.get(ctx, user.actor, incident.number)
+    context = _summary_context(ctx, user, detail)
     return render(request, "incidents/_summary.html", context)
 
 
 def _summary_context(
-    ctx: Context, user: WebUser, incident: IncidentRead
+    ctx: Context, user: WebUser, incident: IncidentDetail
 ) -> dict[str, Any]:
     can_act = user.can_act
     assignees = []

@@ -34,6 +34,9 @@ HTMX_CONFIG = {
     "historyCacheSize": 0,
     "refreshOnHistoryMiss": True,
     "selfRequestsOnly": True,
+    # Settling would copy `style` between old and new elements, which sets an
+    # inline style attribute the CSP refuses.
+    "attributesToSettle": ["class", "width", "height"],
     "responseHandling": [
         {"code": "204", "swap": False},
         {"code": "[23]..", "swap": True},
