@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from tests.builders import team_id
+from tests.builders import make_schedule, team_id, user_by_email
 from tests.web.conftest import World, log_in, open_incident
 from tocsin.domain.access import SYSTEM
-from tocsin.services import incidents
+from tocsin.services import changes, incidents, tasks
 from tocsin.services.context import Context
 from tocsin.store.models import Incident
 from tocsin.web import live
@@ -71,6 +71,31 @@ def test_home_lists_my_open_incidents(
     page = client.get("/").text
 
     assert _numbers(page[page.index("mine-heading") :]) == [mine]
+
+
+def test_home_shows_on_call_tasks_and_recent_changes_of_my_teams(
+    ctx: Context, client: TestClient, world: World
+) -> None:
+    """The panels show my team's schedule, my open task and my services'
+    changes, and nothing of the Payments team."""
+    ann = user_by_email(ctx, world.ann.email)
+    pete = user_by_email(ctx, world.pete.email)
+    make_schedule(ctx, "Ops primary", members=[ann], team="Ops")
+    make_schedule(ctx, "Payments primary", members=[pete], team="Payments")
+    number = open_incident(ctx, world.checkout)
+    tasks.create(ctx, SYSTEM, number, title="Check the <disk>", owner_id=world.ann.id)
+    changes.record(ctx, SYSTEM, service="checkout", kind="deploy", summary="v42 out")
+    changes.record(ctx, SYSTEM, service="billing", kind="deploy", summary="v7 out")
+    log_in(client, world.ann.email)
+
+    page = client.get("/").text
+
+    assert "Ops primary" in page
+    assert "<strong>Ann</strong>" in page
+    assert "Payments primary" not in page
+    assert "Check the &lt;disk&gt;" in page
+    assert "v42 out" in page
+    assert "v7 out" not in page
 
 
 # List -------------------------------------------------------------------------
