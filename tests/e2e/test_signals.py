@@ -1,9 +1,11 @@
-"""End to end: `tocsin serve` with inbound mail on, real mail sent with smtplib.
+"""End to end: `tocsin serve` with inbound mail on, real mail sent with smtplib,
+and the worker running heartbeats and HTTP checks.
 
 A mail to the demo service's address opens an incident that pages Alice (by
 real SMTP to the test mailbox); her reply to that page, sent to Tocsin's reply
-address, lands on the incident's timeline; a heartbeat URL takes a ping over
-real HTTP; unknown recipients are refused at RCPT.
+address, lands on the incident's timeline; unknown recipients are refused at
+RCPT. A heartbeat that goes silent alerts; an HTTP check against a local
+server runs and records its result.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from __future__ import annotations
 import secrets
 import smtplib
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +62,12 @@ class MailTocsin:
         detail: dict[str, Any] = response.json()
         return detail
 
+    def check_if_up(self, service: str, name: str) -> dict[str, Any] | None:
+        response = self.api.get(f"/api/v1/checks/{service}/{name}")
+        assert response.status_code == 200, response.text
+        check: dict[str, Any] = response.json()
+        return check if check["status"] == "up" else None
+
     def email_notes(self, number: int) -> list[dict[str, Any]]:
         timeline = self.incident(number)["timeline"]
         return [entry for entry in timeline if entry["kind"] == "email_note"]
@@ -82,6 +92,8 @@ def tocsin(
         TOCSIN_INBOUND_MAIL_PORT=str(smtp_port),
         TOCSIN_INBOUND_MAIL_DOMAIN=DOMAIN,
         TOCSIN_MAIL_FROM=f"tocsin@{DOMAIN}",
+        # The HTTP check below requests a server of this test on loopback.
+        TOCSIN_OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32",
     )
     command = [sys.executable, "-m", "tocsin", "serve", "--upgrade", "--demo"]
     command += ["--host", "127.0.0.1", "--port", str(port)]
@@ -205,3 +217,57 @@ def test_a_heartbeat_url_takes_a_ping_from_curl_like_clients(
 
     assert response.status_code == 200
     assert response.text == "ok up\n"
+
+
+def test_a_silent_heartbeat_alerts_on_the_running_server(tocsin: MailTocsin) -> None:
+    """Pinged once, then silent past its 10 s interval: an incident opens."""
+    output = tocsin.cli(
+        "heartbeat", "add", "checkout-api", "every-10s", "--interval", "10"
+    )
+    url = next(word for word in output.split() if "/hb/" in word)
+    assert httpx.post(url, timeout=10).status_code == 200
+
+    found = wait_for(
+        lambda: [
+            item
+            for item in tocsin.api.get("/api/v1/incidents").json()["items"]
+            if "every-10s" in item["title"]
+        ],
+        what="the silent heartbeat's incident",
+        diagnose=tocsin.server.log_tail,
+    )
+    assert found[0]["status"] == "triggered"
+
+
+def test_an_http_check_runs_in_the_worker(tocsin: MailTocsin) -> None:
+    """The worker requests a local server and records an up result."""
+    hits: list[str] = []
+
+    class Health(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            """Quiet: no access log in the test output."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/health"
+        tocsin.cli(
+            "check-http", "add", "checkout-api", "health", url, "--expect", "204"
+        )
+        check = wait_for(
+            lambda: tocsin.check_if_up("checkout-api", "health"),
+            what="the HTTP check's first result",
+            diagnose=tocsin.server.log_tail,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert hits[0] == "/health"
+    assert check["results"][0]["status_code"] == 204
