@@ -235,6 +235,20 @@ def assign(
             topic="role_assigned",
             incident_id=incident.id,
         )
+        if current is not None and current.user_id != actor.user_id:
+            # The one handing over may not be the one who clicked: tell them.
+            notices.notify(
+                session,
+                ctx,
+                [current.user_id],
+                subject=(
+                    f"[Tocsin] #{incident.number} you are no longer {role.name}: "
+                    f"{incident.title}"
+                ),
+                body=f"{actor.label} handed {role.name} over to {user.name}.",
+                topic="role_handed_over",
+                incident_id=incident.id,
+            )
         if role.key == cadence.COMMUNICATIONS:
             # The lead now owes updates: the cadence starts with them, unless
             # an update already set it going.

@@ -52,6 +52,8 @@ def test_handover_ends_the_old_holding_and_is_on_the_timeline(
         ("ann@example.com", False),
         ("bob@example.com", True),
     ]
+    # Ann handed over herself: only the new holder is told.
+    assert outbox(ctx, "role_handed_over") == []
     [entry] = timeline(ctx, "role_handover")
     assert entry.message == (
         "Incident commander handed over from Ann to Bob by ann@example.com"
@@ -168,3 +170,14 @@ def test_resolved_incidents_take_no_new_roles(ctx: Context, crew: Crew) -> None:
 
     with pytest.raises(Conflict):
         roles.assign(ctx, crew.ann, crew.number, "scribe", crew.bob_user.id)
+
+
+def test_a_holder_replaced_by_someone_else_is_told(ctx: Context, crew: Crew) -> None:
+    """When Ann gives Bob's role to herself, Bob hears that he no longer has it."""
+    roles.assign(ctx, crew.ann, crew.number, "scribe", crew.bob_user.id)
+
+    roles.assign(ctx, crew.ann, crew.number, "scribe", crew.ann_user.id)
+
+    [notice] = outbox(ctx, "role_handed_over")
+    assert notice.recipient == "bob@example.com"
+    assert "no longer Scribe" in notice.subject
