@@ -227,6 +227,46 @@ def test_reassign_to_someone_outside_the_team_is_refused(
     assert "cannot take incident" in answer.text
 
 
+def test_snooze_acknowledges_for_a_while(
+    ctx: Context, client: TestClient, world: World
+) -> None:
+    """Snoozing from the page acknowledges and says until when, on the timeline."""
+    number = open_incident(ctx, world.checkout)
+    csrf = log_in(client, world.ann.email)
+    assert (
+        '<label for="snooze-minutes">Snooze for</label>'
+        in client.get(f"/incidents/{number}").text
+    )
+
+    answer = client.post(
+        f"/incidents/{number}/snooze",
+        data={"minutes": "60"},
+        headers={"HX-Request": "true", "X-CSRF-Token": csrf},
+    )
+
+    assert answer.status_code == 200
+    assert "status-acknowledged" in answer.text
+    detail = incidents.get(ctx, SYSTEM, number)
+    assert detail.timeline[-1].kind == "snoozed"
+    assert "until 2026-03-02 10:00 UTC" in detail.timeline[-1].message
+
+
+@pytest.mark.parametrize("minutes", ["", "-5", "0", "9999999"])
+def test_a_bad_snooze_changes_nothing(
+    ctx: Context, client: TestClient, world: World, minutes: str
+) -> None:
+    """Anything but a sensible number of minutes is a 400."""
+    number = open_incident(ctx, world.checkout)
+    csrf = log_in(client, world.ann.email)
+
+    answer = client.post(
+        f"/incidents/{number}/snooze", data={"csrf_token": csrf, "minutes": minutes}
+    )
+
+    assert answer.status_code == 400
+    assert incidents.get(ctx, SYSTEM, number).status == "triggered"
+
+
 # Live updates -------------------------------------------------------------------
 
 

@@ -52,6 +52,9 @@ SORTS = {
     Sort.UPDATED: "Recently changed",
 }
 
+# (minutes, label) offered on the incident page; the API takes any number.
+SNOOZES = ((15, "15 minutes"), (60, "1 hour"), (240, "4 hours"), (1440, "1 day"))
+
 BUTTONS = {
     IncidentAction.ACKNOWLEDGE: "Acknowledge",
     IncidentAction.RESOLVE: "Resolve",
@@ -211,6 +214,22 @@ def reassign(
     return _answer(request, ctx, user, incident)
 
 
+@router.post("/incidents/{number:int}/snooze")
+def snooze(
+    request: Request,
+    ctx: CtxDep,
+    user: FormUserDep,
+    number: int,
+    minutes: Annotated[str, Form()] = "",
+) -> Response:
+    """Quiet the incident for a while; paging starts over if it is still
+    unresolved when the snooze runs out."""
+    if not minutes.isdigit() or len(minutes) > 6:
+        raise InvalidInput("choose how long to snooze")
+    incident = incidents.snooze(ctx, user.actor, _bounded(number), int(minutes))
+    return _answer(request, ctx, user, incident)
+
+
 @router.post("/incidents/{number:int}/notes")
 def add_note(
     request: Request,
@@ -259,6 +278,7 @@ def _summary_context(
         "incident": incident,
         "buttons": _buttons(incident.status) if can_act else [],
         "assignees": assignees,
+        "snoozes": SNOOZES if can_act and incident.status != _RESOLVED else (),
     }
 
 
