@@ -76,10 +76,6 @@ class HeartbeatCreate(BaseModel):
     grace_seconds: int = Field(default=0, ge=0, le=heartbeats.MAX_GRACE)
 
 
-class _Ping(BaseModel):
-    status: str
-
-
 def _parse_change(body: bytes) -> ChangeCreate:
     document = load_object(body)
     try:
