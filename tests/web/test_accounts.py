@@ -380,6 +380,26 @@ def test_a_wrong_current_password_changes_nothing(
     assert _can_log_in(ctx, world.ann.email, PASSWORD)
 
 
+def test_the_profile_logs_out_every_other_browser(
+    ctx: Context, client: TestClient, world: World
+) -> None:
+    """The profile lists the logged-in browsers and can end all but this one."""
+    with new_client(ctx) as other:
+        log_in(other, world.ann.email)
+        csrf = log_in(client, world.ann.email)
+        page = client.get("/profile").text
+        assert page.count("<li>Logged in <time") == 2
+        assert page.count("(this browser)") == 1
+
+        ended = client.post("/profile/sessions/end-others", data={"csrf_token": csrf})
+
+        assert ended.status_code == 200
+        assert "Logged out of 1 other browser." in ended.text
+        assert other.get("/incidents").status_code == 303
+        assert client.get("/incidents").status_code == 200
+        assert "Log out all other browsers" not in client.get("/profile").text
+
+
 def test_logging_out_revokes_the_session(
     ctx: Context, client: TestClient, world: World
 ) -> None:

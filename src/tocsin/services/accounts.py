@@ -62,6 +62,15 @@ class TokenRow:
 
 
 @dataclass(frozen=True)
+class SessionRow:
+    """A browser logged in to the account."""
+
+    created_at: datetime
+    expires_at: datetime
+    current: bool
+
+
+@dataclass(frozen=True)
 class Profile:
     user_id: int
     email: str
@@ -70,6 +79,7 @@ class Profile:
     teams: tuple[str, ...]
     has_password: bool
     tokens: tuple[TokenRow, ...]
+    sessions: tuple[SessionRow, ...]
 
 
 def _digest(secret: str) -> str:
@@ -282,9 +292,12 @@ def _end_sessions(
 # Profile and API tokens -------------------------------------------------------
 
 
-def profile(ctx: Context, actor: Actor) -> Profile:
-    """The actor's own account, with every API token they have had."""
+def profile(ctx: Context, actor: Actor, session_token: str = "") -> Profile:
+    """The actor's own account, with every API token they have had and the
+    browsers logged in now (the one holding `session_token` marked current)."""
     user_id = _own_user_id(actor)
+    now = ctx.clock.now()
+    current = _digest(session_token) if session_token else ""
     me = users.describe(ctx, actor)
     with ctx.db.read() as session:
         user = session.get(User, user_id)
@@ -307,6 +320,23 @@ def profile(ctx: Context, actor: Actor) -> Profile:
             )
             for row in rows
         )
+        live = session.scalars(
+            select(WebSession)
+            .where(
+                WebSession.user_id == user_id,
+                WebSession.revoked_at.is_(None),
+                WebSession.expires_at > now,
+            )
+            .order_by(WebSession.created_at.desc(), WebSession.id.desc())
+        ).all()
+        sessions = tuple(
+            SessionRow(
+                created_at=row.created_at,
+                expires_at=row.expires_at,
+                current=row.token_hash == current,
+            )
+            for row in live
+        )
         return Profile(
             user_id=user.id,
             email=user.email,
@@ -315,7 +345,27 @@ def profile(ctx: Context, actor: Actor) -> Profile:
             teams=tuple(team.name for team in me.teams),
             has_password=bool(user.password_hash),
             tokens=tokens,
+            sessions=sessions,
         )
+
+
+def end_other_sessions(ctx: Context, actor: Actor, session_token: str) -> int:
+    """Log the account out of every browser but the one holding
+    `session_token`; returns how many sessions ended."""
+    user_id = _own_user_id(actor)
+    now = ctx.clock.now()
+    with ctx.db.write() as session:
+        ended = _end_sessions(session, user_id, now, keep=_digest(session_token))
+        audit(
+            session,
+            actor,
+            at=now,
+            action="session.end_others",
+            object_type="user",
+            object_id=user_id,
+            sessions_ended=ended,
+        )
+        return ended
 
 
 def create_own_token(ctx: Context, actor: Actor, name: str, days: int | None) -> str:

@@ -137,6 +137,14 @@ def revoke_token(
     return _profile_part(request, ctx, user)
 
 
+@router.post("/profile/sessions/end-others")
+def end_other_sessions(request: Request, ctx: CtxDep, user: FormUserDep) -> Response:
+    """Log out every other browser of the account (a lost phone, a shared
+    computer); this one stays logged in."""
+    ended = accounts.end_other_sessions(ctx, user.actor, _session_token(request, ctx))
+    return _profile_page(request, ctx, user, sessions_ended=ended)
+
+
 @router.post("/profile/password")
 def change_password(
     request: Request,
@@ -155,7 +163,7 @@ def change_password(
             user.actor,
             current=current,
             new=password,
-            session_token=request.cookies.get(session_cookie(ctx.settings), ""),
+            session_token=_session_token(request, ctx),
         )
     except InvalidInput as error:
         return _profile_page(
@@ -174,8 +182,9 @@ def _profile_page(
 ) -> Response:
     context = {
         "user": user,
-        "profile": accounts.profile(ctx, user.actor),
+        "profile": accounts.profile(ctx, user.actor, _session_token(request, ctx)),
         "now": ctx.clock.now(),
+        "sessions_ended": None,
         "new_secret": None,
         "token_error": None,
         "password_error": None,
@@ -216,6 +225,10 @@ def _profile_part(
 
 
 # Helpers ----------------------------------------------------------------------
+
+
+def _session_token(request: Request, ctx: Context) -> str:
+    return request.cookies.get(session_cookie(ctx.settings), "")
 
 
 def _days(value: str) -> int | None:
