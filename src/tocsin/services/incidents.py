@@ -410,6 +410,7 @@ def _next_number(session: Session) -> int:
         raise RuntimeError("the incident_number counter is missing; run db upgrade")
     return int(value)
 
+
 MAX_SNOOZE_MINUTES = 7 * 24 * 60
 
 
