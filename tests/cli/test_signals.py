@@ -3,6 +3,12 @@
 
 from __future__ import annotations
 
+import os
+import smtplib
+import sys
+from email.message import EmailMessage
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -10,10 +16,12 @@ from typer.testing import Result
 
 from tests.builders import make_integration, make_service, trigger
 from tests.cli.conftest import Run
+from tests.e2e.harness import ServerProcess, free_port, wait_for
 from tocsin.app import create_app
-from tocsin.services import alerts
+from tocsin.domain.access import SYSTEM
+from tocsin.services import alerts, inbound_mail
 from tocsin.services.context import Context
-from tocsin.store.models import ChangeEvent, Heartbeat, MailAddress
+from tocsin.store.models import Alert, ChangeEvent, Heartbeat, MailAddress
 
 
 def ok(result: Result) -> str:
@@ -150,3 +158,40 @@ def test_http_checks_from_the_shell(ctx: Context, tocsin: Run, checkout: None) -
     assert "GET https://example.com/" in shown
     ok(tocsin("check-http", "remove", "checkout", "home"))
     assert "no HTTP checks" in ok(tocsin("check-http", "list"))
+
+
+def test_mail_serve_takes_mail_until_stopped(
+    ctx: Context, checkout: None, tmp_path: Path
+) -> None:
+    """`tocsin mail serve` alone turns a mail into an alert; SIGTERM ends it."""
+    inbound_mail.add_address(ctx, SYSTEM, "shop", service="checkout")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOCSIN_")}
+    env.update(
+        TOCSIN_DATABASE_URL=ctx.db.url.render_as_string(hide_password=False),
+        TOCSIN_SECRET_KEY="cli-test-secret-key-long-enough",
+    )
+    command = [sys.executable, "-m", "tocsin", "mail", "serve", "--port", str(port)]
+    server = ServerProcess("mail", command, env=env, workdir=tmp_path)
+    try:
+        wait_for(lambda: _smtp_answers(port), what="mail serve listening")
+        mail = EmailMessage()
+        mail["From"] = "monitor@example.net"
+        mail["To"] = "shop@example.com"
+        mail["Subject"] = "PROBLEM: checkout slow"
+        mail.set_content("p99 at 4 s")
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            assert client.send_message(mail) == {}
+    finally:
+        server.stop()
+
+    assert server.process.returncode == 0, server.log()
+    assert count(ctx, Alert) == 1
+
+
+def _smtp_answers(port: int) -> bool:
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=2) as client:
+            return client.noop()[0] == 250
+    except OSError:
+        return False
