@@ -24,6 +24,16 @@ def _count(ctx: Context, model: type) -> int:
         return session.scalar(select(func.count()).select_from(model)) or 0
 
 
+def test_a_tab_in_a_title_is_a_space(ctx: Context) -> None:
+    """Mail subjects folded over lines keep a tab; it reads as a space."""
+    with ctx.db.write() as session:
+        report = reports.create_report(
+            session, ctx, actor=SYSTEM, source="email", title="Disk\tfull"
+        )
+
+    assert report.title == "Disk full"
+
+
 def test_create_report_stores_it_untriaged_and_audits_it(ctx: Context) -> None:
     """A report made in the caller's transaction waits for triage, audited."""
     service_id = make_service(ctx)
