@@ -1,6 +1,7 @@
 """All models, importable from one place."""
 
 from tocsin.store.models.accounts import PasswordReset
+from tocsin.store.models.ai import AiModel, AiSuggestion
 from tocsin.store.models.base import Base
 from tocsin.store.models.delivery import (
     AuditRecord,
@@ -81,6 +82,8 @@ from tocsin.store.models.status_page import (
 
 __all__ = [
     "ActionItem",
+    "AiModel",
+    "AiSuggestion",
     "Alert",
     "ApiToken",
     "AuditRecord",
