@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from tocsin.services import escalation, schedule_reminders
+from tocsin.services import action_items, escalation, postmortems, schedule_reminders
 from tocsin.services.cadence import UPDATE_DUE
 from tocsin.services.cadence import remind as remind_update_due
 from tocsin.services.checks import TIMER_KIND as HTTP_CHECK
@@ -25,6 +25,8 @@ from tocsin.services.paging import NOTIFY, NOTIFY_DIGEST, fire_digest, fire_noti
 from tocsin.services.reports import REMIND as REPORT_REMINDER
 from tocsin.services.reports import remind as remind_triage_owner
 from tocsin.services.status_page import MAINTENANCE_TIMER, on_maintenance_timer
+from tocsin.services.suggestions import RETRAIN as AI_RETRAIN
+from tocsin.services.suggestions import on_retrain as ai_retrain
 from tocsin.services.tasks import TASK_OVERDUE, remind_overdue
 from tocsin.store.models import Incident, Timer
 
@@ -56,14 +58,17 @@ HANDLERS: dict[str, TimerHandler] = {
     NOTIFY: fire_notify,
     NOTIFY_DIGEST: fire_digest,
     escalation.ESCALATE: _escalate,
-    escalation.HELD: _escalate,
-    escalation.ACK_TIMEOUT: _ack_timeout,
-    escalation.SNOOZE_OVER: _snooze_over,
-    HEARTBEAT: heartbeat_due,
-    HTTP_CHECK: http_check_due,
     REPORT_REMINDER: remind_triage_owner,
     schedule_reminders.SHIFT_REMINDER: schedule_reminders.fire,
     MAINTENANCE_TIMER: on_maintenance_timer,
     TASK_OVERDUE: remind_overdue,
     UPDATE_DUE: remind_update_due,
+    postmortems.POSTMORTEM_DUE: postmortems.remind_due,
+    action_items.ACTION_ITEM_OVERDUE: action_items.remind_overdue,
+    HEARTBEAT: heartbeat_due,
+    HTTP_CHECK: http_check_due,
+    escalation.HELD: _escalate,
+    escalation.ACK_TIMEOUT: _ack_timeout,
+    escalation.SNOOZE_OVER: _snooze_over,
+    AI_RETRAIN: ai_retrain,
 }

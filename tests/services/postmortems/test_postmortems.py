@@ -1,0 +1,207 @@
+"""Postmortems: drafted from the incident's record, edited by section,
+exported safely, and reminded of when overdue."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.services.postmortems.conftest import open_incident
+from tests.services.response.conftest import Crew, outbox, run_worker, timeline
+from tocsin.clock import ManualClock
+from tocsin.domain.access import SYSTEM
+from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tocsin.services import incidents, notes, postmortems
+from tocsin.services.context import Context
+
+
+def _worked_incident(ctx: Context, crew: Crew, clock: ManualClock) -> None:
+    """Acknowledged after 4 minutes, a pinned finding, resolved after 1h 10m."""
+    clock.advance(minutes=4)
+    incidents.acknowledge(ctx, crew.ann, crew.number)
+    clock.advance(minutes=20)
+    notes.add(ctx, crew.ann, crew.number, "Disk filled by audit logs", "finding")
+    clock.advance(minutes=1)
+    note = notes.add(ctx, crew.bob, crew.number, "Rotating logs now")
+    notes.pin(ctx, crew.ann, crew.number, note.id - 1, pinned=True)
+    clock.advance(minutes=45)
+    incidents.resolve(ctx, crew.ann, crew.number)
+
+
+def test_a_draft_is_prefilled_from_the_incident_record(
+    ctx: Context, crew: Crew, clock: ManualClock
+) -> None:
+    """Summary has metrics and participants; the pinned finding heads the timeline."""
+    _worked_incident(ctx, crew, clock)
+
+    draft = postmortems.create(ctx, crew.ann, [crew.number])
+
+    assert draft.status == "draft"
+    assert draft.template == "blameless"
+    assert draft.incident_numbers == [crew.number]
+    summary = draft.sections["summary"]
+    assert "Time to acknowledge: 4m" in summary
+    assert "Time to resolve: 1h 10m" in summary
+    assert "Ann" in summary
+    story = draft.sections["timeline"]
+    assert story.index("Disk filled by audit logs") < story.index("Rotating logs")
+    assert story.startswith("Pinned:")
+    assert "not about who erred" not in draft.sections["root_causes"]
+    assert "not a person" in draft.sections["root_causes"]
+    assert timeline(ctx, "postmortem_started")
+
+
+def test_the_due_date_follows_the_worst_severity(
+    ctx: Context, crew: Crew, clock: ManualClock
+) -> None:
+    """A sev1 incident's postmortem is due in 5 days, a sev3 one's in 14."""
+    milder = open_incident(ctx, "cpu-high", severity="warning")
+
+    worst = postmortems.create(ctx, crew.ann, [crew.number])
+    mild = postmortems.create(ctx, crew.ann, [milder])
+
+    assert (worst.severity, mild.severity) == ("sev1", "sev3")
+    assert worst.due_at == clock.now() + timedelta(days=5)
+    assert mild.due_at == clock.now() + timedelta(days=14)
+
+
+def test_one_postmortem_covers_a_group_and_an_incident_has_only_one(
+    ctx: Context, crew: Crew
+) -> None:
+    """Two related incidents share a postmortem; a second one is refused."""
+    other = open_incident(ctx, "cpu-high")
+
+    draft = postmortems.create(ctx, crew.ann, [crew.number, other], title="Outage")
+
+    assert draft.incident_numbers == [crew.number, other]
+    assert f"#{other}" in draft.sections["timeline"]
+    with pytest.raises(Conflict):
+        postmortems.create(ctx, crew.bob, [other])
+
+
+def test_who_may_write_and_see_a_postmortem(ctx: Context, crew: Crew) -> None:
+    """Viewers cannot write; another team cannot see it at all."""
+    with pytest.raises(Forbidden):
+        postmortems.create(ctx, crew.vic, [crew.number])
+    with pytest.raises(NotFound):
+        postmortems.create(ctx, crew.olga, [crew.number])
+
+    draft = postmortems.create(ctx, crew.ann, [crew.number])
+
+    assert postmortems.get(ctx, crew.vic, draft.id).id == draft.id
+    with pytest.raises(NotFound):
+        postmortems.get(ctx, crew.olga, draft.id)
+    assert postmortems.list_postmortems(ctx, crew.olga) == []
+    with pytest.raises(Forbidden):
+        postmortems.update(ctx, crew.vic, draft.id, sections={"lessons": "x"})
+
+
+def test_sections_and_five_whys_are_edited_and_exported(
+    ctx: Context, crew: Crew
+) -> None:
+    """Edited sections keep the rest; the five whys lead the root causes."""
+    draft = postmortems.create(ctx, crew.ann, [crew.number])
+
+    edited = postmortems.update(
+        ctx,
+        crew.bob,
+        draft.id,
+        sections={"lessons": "Alert on disk growth"},
+        five_whys=["The disk filled", "Logs were not rotated"],
+    )
+
+    assert edited.sections["lessons"] == "Alert on disk growth"
+    assert edited.sections["summary"] == draft.sections["summary"]
+    document = postmortems.export(ctx, crew.vic, draft.id, "markdown")
+    assert "## Lessons\n\nAlert on disk growth" in document
+    assert "2. Why? Logs were not rotated" in document
+
+
+def test_bad_edits_change_nothing(ctx: Context, crew: Crew) -> None:
+    """An unknown section, six whys or a NUL are refused and nothing is stored."""
+    draft = postmortems.create(ctx, crew.ann, [crew.number])
+
+    with pytest.raises(InvalidInput):
+        postmortems.update(ctx, crew.ann, draft.id, sections={"blame": "Bob"})
+    with pytest.raises(InvalidInput):
+        postmortems.update(ctx, crew.ann, draft.id, five_whys=["why"] * 6)
+    with pytest.raises(InvalidInput):
+        postmortems.update(
+            ctx, crew.ann, draft.id, title="ok", sections={"lessons": "a\x00b"}
+        )
+
+    assert postmortems.get(ctx, crew.ann, draft.id) == draft
+
+
+def test_the_html_export_escapes_what_people_wrote(ctx: Context, crew: Crew) -> None:
+    """Script tags and javascript: links do not survive into the HTML export."""
+    draft = postmortems.create(
+        ctx, crew.ann, [crew.number], title="<script>alert(1)</script>"
+    )
+    postmortems.update(
+        ctx,
+        crew.ann,
+        draft.id,
+        sections={"lessons": "<img src=x onerror=alert(1)> [go](javascript:alert(1))"},
+    )
+
+    page = postmortems.export(ctx, crew.ann, draft.id, "html")
+
+    assert "<script>" not in page
+    assert "&lt;script&gt;" in page
+    assert "<img" not in page
+    assert 'href="javascript' not in page
+
+
+def test_templates_are_for_admins_and_shape_new_drafts(
+    ctx: Context, crew: Crew
+) -> None:
+    """An admin's default template gives new drafts its guidance."""
+    with pytest.raises(Forbidden):
+        postmortems.save_template(ctx, crew.ann, "short", {"lessons": "x"})
+
+    postmortems.save_template(
+        ctx, crew.adam, "short", {"lessons": "One lesson, please."}, is_default=True
+    )
+    draft = postmortems.create(ctx, crew.ann, [crew.number])
+
+    assert draft.template == "short"
+    assert draft.sections["lessons"] == "One lesson, please."
+    names = [t.name for t in postmortems.list_templates(ctx, crew.ann)]
+    assert names == ["blameless", "short"]
+
+
+def test_an_overdue_postmortem_reminds_its_author_once(
+    ctx: Context, crew: Crew, clock: ManualClock
+) -> None:
+    """Past the due date the author is told once, however often the worker runs."""
+    postmortems.create(ctx, crew.ann, [crew.number])
+    run_worker(ctx)
+    assert outbox(ctx, "postmortem_overdue") == []
+
+    clock.advance(days=5, minutes=1)
+    run_worker(ctx)
+    clock.advance(days=1)
+    run_worker(ctx)
+
+    [reminder] = outbox(ctx, "postmortem_overdue")
+    assert reminder.recipient == "ann@example.com"
+
+
+def test_the_preview_is_sanitised() -> None:
+    """The live preview renders markdown without raw HTML."""
+    assert postmortems.preview("**bold** <b>x</b>") == (
+        "<p><strong>bold</strong> &lt;b&gt;x&lt;/b&gt;</p>\n"
+    )
+
+
+def test_an_incident_shows_its_postmortem(ctx: Context, crew: Crew) -> None:
+    """of_incident finds the postmortem covering an incident, or None."""
+    assert postmortems.of_incident(ctx, crew.ann, crew.number) is None
+
+    draft = postmortems.create(ctx, SYSTEM, [crew.number])
+
+    found = postmortems.of_incident(ctx, crew.ann, crew.number)
+    assert found is not None
+    assert found.id == draft.id
