@@ -304,6 +304,12 @@ def test_managing_the_page_needs_the_manager_role(
         )
 
 
+def test_a_manager_runs_the_page(ctx: Context, components: None) -> None:
+    """The manager role, between responder and admin, may add a component."""
+    manager = actor_of(ctx, make_user(ctx, "meg@example.com", role="manager"))
+    sp.create_component(ctx, manager, "Search")
+
+
 def test_bad_component_input_changes_nothing(ctx: Context, components: None) -> None:
     """Duplicate names, control characters, unknown groups and states are refused."""
     with pytest.raises(Conflict):

@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
 def user_add(
     email: str = typer.Argument(..., help="Login and first email contact."),
     name: str = typer.Option(..., help="Display name."),
-    role: str = typer.Option("responder", help="admin, responder or viewer."),
+    role: str = typer.Option("responder", help="admin, manager, responder or viewer."),
     team: list[str] = typer.Option([], help="Team to join (repeatable)."),
     password: bool = typer.Option(
         False, "--password", help="Prompt for a password to log in to the web."

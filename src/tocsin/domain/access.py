@@ -1,4 +1,7 @@
-"""Who may see and do what. Roles are ordered: viewer < responder < admin."""
+"""Who may see and do what. Roles are ordered: viewer < responder < manager <
+admin. A manager runs their teams' on-call set-up and communication (schedules,
+policies, the status page); only an admin sees every team and changes
+organisation-wide settings."""
 
 from __future__ import annotations
 
@@ -11,10 +14,11 @@ from tocsin.errors import Forbidden
 class Role(StrEnum):
     VIEWER = "viewer"
     RESPONDER = "responder"
+    MANAGER = "manager"
     ADMIN = "admin"
 
 
-_RANK = {Role.VIEWER: 0, Role.RESPONDER: 1, Role.ADMIN: 2}
+_RANK = {Role.VIEWER: 0, Role.RESPONDER: 1, Role.MANAGER: 2, Role.ADMIN: 3}
 
 
 @dataclass(frozen=True)

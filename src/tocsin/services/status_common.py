@@ -30,10 +30,9 @@ from tocsin.store.models.status_page import (
     status_maintenance_components,
 )
 
-# The role that manages the page: admin, until Tocsin's roles have a manager
-# between responder and admin. Stakeholder updates of an incident reach the
-# page through publish_update with the responder role.
-MANAGE = Role.ADMIN
+# Managers run the page. Stakeholder updates of an incident reach it through
+# publish_update with the responder role.
+MANAGE = Role.MANAGER
 
 MAX_NAME = 100
 MAX_TITLE = 200
