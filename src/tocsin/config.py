@@ -110,19 +110,6 @@ class Settings(BaseSettings):
         le=50 * 1024 * 1024,
         description="Largest inbound mail taken; larger ones are refused (552).",
     )
-    update_cadence_minutes: dict[str, int] = Field(
-        default_factory=lambda: {"sev1": 30, "sev2": 60, "sev3": 240},
-        description=(
-            "Minutes between stakeholder updates per severity, as JSON "
-            "(`{\"sev1\": 30}`); a severity left out has no cadence."
-        ),
-    )
-    shift_reminder_minutes: int = Field(
-        default=60,
-        ge=0,
-        le=7 * 24 * 60,
-        description="Minutes before a shift that its person is reminded; 0: never.",
-    )
     report_rate_limit: int = Field(
         default=5,
         ge=1,
@@ -147,6 +134,19 @@ class Settings(BaseSettings):
         min_length=1,
         max_length=100,
         description="The public status page's name, in its pages, feed and mail.",
+    )
+    shift_reminder_minutes: int = Field(
+        default=60,
+        ge=0,
+        le=7 * 24 * 60,
+        description="Minutes before a shift that its person is reminded; 0: never.",
+    )
+    update_cadence_minutes: dict[str, int] = Field(
+        default_factory=lambda: {"sev1": 30, "sev2": 60, "sev3": 240},
+        description=(
+            "Minutes between stakeholder updates per severity, as JSON "
+            "(`{\"sev1\": 30}`); a severity left out has no cadence."
+        ),
     )
     metrics_token: str = Field(
         default="",
@@ -208,6 +208,21 @@ class Settings(BaseSettings):
             "Named Apprise URLs, as JSON (`{\"ops\": \"tgram://...\"}`); an "
             "`apprise` contact method names one."
         ),
+    )
+    ai_min_history: int = Field(
+        default=200,
+        ge=2,
+        le=1_000_000,
+        description=(
+            "Resolved incidents needed before suggestions learn from history "
+            "alone; below it the bundled synthetic set is added."
+        ),
+    )
+    ai_retrain_hours: int = Field(
+        default=24,
+        ge=0,
+        le=24 * 365,
+        description="Hours between retrainings in the worker; 0: only on demand.",
     )
 
     @field_validator("database_url")

@@ -43,8 +43,8 @@ DEFAULT_SEVERITY = Suggestion("severity", "sev3", 0.3, ("no rule matched",), "ru
 TYPE_RULES = (
     Rule("security", ("breach", "unauthorized", "phishing", "leaked", "cve"), 0.6),
     Rule("data-loss", ("data loss", "corrupt", "deleted", "missing rows"), 0.6),
-    Rule("performance", ("slow", "latency", "timeout", "degraded"), 0.5),
     Rule("outage", ("outage", "down", "unavailable", "unreachable"), 0.5),
+    Rule("latency", ("slow", "latency", "timeout", "degraded"), 0.5),
 )
 
 

@@ -1,0 +1,233 @@
+"""Suggestions stored beside an incident: cold start, training, accepting,
+overriding, the report, and a failing model that leaves the rules to answer."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from tests.builders import actor_of, make_integration, make_service, make_user, trigger
+from tocsin.clock import ManualClock
+from tocsin.domain.access import SYSTEM, Actor
+from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tocsin.services import alerts, incidents, suggestions, triage
+from tocsin.services.context import Context
+from tocsin.store.models import AiModel, AuditRecord, Incident, TimelineEntry, Timer
+
+
+@pytest.fixture
+def ann(ctx: Context) -> Actor:
+    return actor_of(ctx, make_user(ctx, "ann@example.com"))
+
+
+@pytest.fixture
+def admin(ctx: Context) -> Actor:
+    return actor_of(ctx, make_user(ctx, "root@example.com", role="admin"))
+
+
+def _open(ctx: Context, title: str, key: str, **labels: str) -> int:
+    integration, _ = make_integration(ctx, "checkout", "alertmanager")
+    [outcome] = alerts.ingest(
+        ctx, integration, [trigger(key, title, severity="warning", **labels)]
+    )
+    assert outcome.incident_number is not None
+    return outcome.incident_number
+
+
+@pytest.fixture
+def checkout(ctx: Context) -> None:
+    make_service(ctx, "checkout")
+    make_service(ctx, "search")
+    for key in ("outage", "latency", "security"):
+        triage.create_type(ctx, SYSTEM, key=key, name=key.title())
+
+
+def test_cold_start_answers_from_the_rules_and_says_so(
+    ctx: Context, ann: Actor, checkout: None
+) -> None:
+    """With no model, the rules suggest; the suggestion sits beside the
+    current value, with its reasons, and is stored once."""
+    number = _open(ctx, "Checkout is down, search latency too", "a")
+
+    found = {s.field: s for s in suggestions.suggestions(ctx, ann, number)}
+
+    assert found["severity"].value == "sev1"
+    assert found["severity"].source == "rules"
+    assert found["severity"].current == "sev3"
+    assert found["severity"].reasons == ["mentions 'down'"]
+    assert found["incident_type"].value == "outage"
+    assert found["service"].value == "search"
+    assert suggestions.suggestions(ctx, ann, number)[0] == found["severity"]
+
+
+def test_a_trained_model_answers_and_names_its_source(
+    ctx: Context, admin: Actor, ann: Actor, checkout: None
+) -> None:
+    """Below the threshold, training adds the synthetic set: the suggestion
+    says "synthetic" and the owning service stays the rules'; a retraining is
+    queued for the worker."""
+    trained = suggestions.train(ctx, admin)
+    number = _open(ctx, "payment gateway rejects every card payment", "b")
+
+    found = {s.field: s for s in suggestions.suggestions(ctx, ann, number)}
+
+    assert trained.source == "synthetic"
+    assert trained.fields == ["incident_type", "severity"]
+    assert found["severity"].value == "sev1"
+    assert found["severity"].source == "synthetic"
+    assert found["incident_type"].value == "outage"
+    with ctx.db.read() as session:
+        assert session.scalar(select(Timer.due_at).where(Timer.kind == "ai_retrain"))
+        assert "ai.train" in set(session.scalars(select(AuditRecord.action)))
+
+
+def test_enough_history_switches_to_history(
+    ctx: Context, admin: Actor, checkout: None
+) -> None:
+    """At the threshold of resolved incidents, the model learns from them
+    alone and suggests the owning service too."""
+    ctx.settings.ai_min_history = 6
+    titles = [
+        ("cart is down", "sev1"),
+        ("cart is down again", "sev1"),
+        ("cart is down for all", "sev1"),
+        ("indexer slow", "sev4"),
+        ("indexer slow again", "sev4"),
+        ("indexer slow today", "sev4"),
+    ]
+    for i, (title, severity) in enumerate(titles):
+        number = _open(ctx, title, f"h{i}")
+        with ctx.db.write() as session:
+            row = session.scalars(select(Incident).where(Incident.number == number))
+            row.one().severity = severity
+        incidents.resolve(ctx, SYSTEM, number)
+
+    trained = suggestions.train(ctx, admin)
+
+    assert trained.source == "history"
+    assert trained.history == 6
+    assert "severity" in trained.fields
+
+
+def test_accepting_sets_the_severity_and_is_recorded(
+    ctx: Context, ann: Actor, checkout: None
+) -> None:
+    """Accepting the severity suggestion sets it on the incident, adds a
+    timeline entry and an audit record; deciding twice is a conflict."""
+    number = _open(ctx, "Checkout is down", "c")
+    suggestions.suggestions(ctx, ann, number)
+
+    view = suggestions.decide(ctx, ann, number, "severity")
+
+    assert (view.outcome, view.chosen, view.current) == ("accepted", "sev1", "sev1")
+    with ctx.db.read() as session:
+        kinds = set(session.scalars(select(TimelineEntry.kind)))
+        actions = set(session.scalars(select(AuditRecord.action)))
+    assert {"suggestion_accepted", "severity_changed"} <= kinds
+    assert "ai.suggestion.accepted" in actions
+    with pytest.raises(Conflict):
+        suggestions.decide(ctx, ann, number, "severity")
+
+
+def test_overriding_records_the_choice_and_feeds_the_report(
+    ctx: Context, ann: Actor, checkout: None
+) -> None:
+    """An override keeps what was chosen; the report counts the accept rate
+    and, once resolved, the accuracy against the final value."""
+    first = _open(ctx, "Checkout is down", "d")
+    second = _open(ctx, "Checkout is down again", "e")
+    suggestions.suggestions(ctx, ann, first)
+    suggestions.suggestions(ctx, ann, second)
+
+    suggestions.decide(ctx, ann, first, "severity")
+    view = suggestions.decide(ctx, ann, second, "severity", value="sev2")
+    incidents.resolve(ctx, ann, first)
+    incidents.resolve(ctx, ann, second)
+
+    assert (view.outcome, view.chosen, view.current) == ("overridden", "sev2", "sev2")
+    [severity] = [r for r in suggestions.report(ctx, ann) if r.field == "severity"]
+    assert (severity.suggested, severity.decided, severity.accepted) == (2, 2, 1)
+    assert severity.accept_rate == 0.5
+    assert severity.accuracy == 0.5
+
+
+def test_bad_decisions_change_nothing(ctx: Context, ann: Actor, checkout: None) -> None:
+    """An unknown field, a severity that is no level, or no suggestion yet are
+    refused, and the suggestion stays pending."""
+    number = _open(ctx, "Checkout is down", "f")
+    with pytest.raises(NotFound):
+        suggestions.decide(ctx, ann, number, "severity")
+    suggestions.suggestions(ctx, ann, number)
+
+    with pytest.raises(InvalidInput):
+        suggestions.decide(ctx, ann, number, "colour")
+    with pytest.raises(InvalidInput):
+        suggestions.decide(ctx, ann, number, "severity", value="sev9")
+
+    [severity] = [
+        s for s in suggestions.suggestions(ctx, ann, number) if s.field == "severity"
+    ]
+    assert severity.outcome == "pending"
+    assert severity.current == "sev3"
+
+
+def test_other_teams_and_viewers_are_refused(
+    ctx: Context, ann: Actor, admin: Actor, checkout: None
+) -> None:
+    """Someone outside the service's team cannot see its suggestions; a viewer
+    cannot decide; only admins train."""
+    number = _open(ctx, "Checkout is down", "g")
+    bob = actor_of(ctx, make_user(ctx, "bob@example.com", teams=("Other",)))
+    vic = actor_of(ctx, make_user(ctx, "vic@example.com", role="viewer"))
+
+    with pytest.raises(NotFound):
+        suggestions.suggestions(ctx, bob, number)
+    suggestions.suggestions(ctx, vic, number)
+    with pytest.raises(Forbidden):
+        suggestions.decide(ctx, vic, number, "severity")
+    with pytest.raises(Forbidden):
+        suggestions.train(ctx, ann)
+
+
+def test_a_broken_model_leaves_the_rules_to_answer(
+    ctx: Context, admin: Actor, ann: Actor, checkout: None
+) -> None:
+    """A stored model that cannot be read is logged; the rules answer."""
+    suggestions.train(ctx, admin)
+    with ctx.db.write() as session:
+        session.scalars(select(AiModel)).one().artefact = b"garbage"
+    suggestions._loaded.clear()
+    number = _open(ctx, "Checkout is down", "h")
+
+    found = {s.field: s for s in suggestions.suggestions(ctx, ann, number)}
+
+    assert found["severity"].source == "rules"
+
+
+def test_the_worker_retrains_on_its_timer(
+    ctx: Context, clock: ManualClock, admin: Actor, checkout: None
+) -> None:
+    """The retraining timer stores a new model and queues the next one."""
+    from tocsin.engine.worker import Worker
+
+    suggestions.train(ctx, admin)
+    clock.advance(hours=ctx.settings.ai_retrain_hours + 1)
+
+    Worker(ctx).run_once()
+
+    with ctx.db.read() as session:
+        assert len(session.scalars(select(AiModel)).all()) == 2
+        [due] = session.scalars(select(Timer.due_at).where(Timer.kind == "ai_retrain"))
+    assert due > clock.now()
+
+
+def test_evaluate_uses_the_synthetic_set_until_history_suffices(
+    ctx: Context, ann: Actor, checkout: None
+) -> None:
+    """With little history, evaluation is on the synthetic set, where the
+    model beats the rules."""
+    result, source = suggestions.evaluate(ctx, ann, "severity")
+
+    assert source == "synthetic"
+    assert result.model.accuracy > result.rules.accuracy
+    assert result.model.count == suggestions.SYNTHETIC_EXAMPLES // 4
