@@ -8,6 +8,7 @@ import typer
 
 from tocsin.cli import catalog, incidents, people, server
 from tocsin.cli.common import Commands
+from tocsin.cli.ai import register as register_ai
 from tocsin.cli.response import register as register_response
 from tocsin.cli.response_docs import register as register_response_docs
 from tocsin.cli.escalation import register as register_escalation
@@ -39,6 +40,7 @@ register_schedules(app)
 register_triage(app)
 register_response(app)
 register_response_docs(app)
+register_ai(app)
 
 def main() -> None:
     sys.exit(app())

@@ -302,13 +302,13 @@ def _known(
 def suggestions(ctx: Context, actor: Actor, number: int) -> list[SuggestionView]:
     """The incident's suggestions, computed and stored on first read."""
     with ctx.db.read() as session:
-        incident = _visible(session, actor, number)
+        incident = visible_incident(session, actor, number)
         stored = _stored(session, incident.id)
         if stored:
             return _views(incident, stored)
 
     with ctx.db.write() as session:
-        incident = _visible(session, actor, number)
+        incident = visible_incident(session, actor, number)
         stored = _stored(session, incident.id)
         if not stored:
             stored = _compute(session, ctx, incident)
@@ -369,7 +369,7 @@ def _views(incident: Incident, rows: Iterable[AiSuggestion]) -> list[SuggestionV
     ]
 
 
-def _visible(session: Session, actor: Actor, number: int) -> Incident:
+def visible_incident(session: Session, actor: Actor, number: int) -> Incident:
     if not 1 <= number <= MAX_NUMBER:
         raise NotFound(f"no incident #{number}")
     incident = session.scalar(select(Incident).where(Incident.number == number))
