@@ -18,6 +18,7 @@ from tocsin.cli.contacts import register as register_contacts
 from tocsin.cli.schedules import register as register_schedules
 from tocsin.cli.status_page import register as register_status_page
 from tocsin.cli.triage import register as register_triage
+from tocsin.cli.postmortems import register as register_postmortems
 
 app = typer.Typer(
     cls=Commands,
@@ -33,13 +34,14 @@ catalog.register(app)
 register_escalation(app)
 register_maintenance(app)
 register_status_page(app)
-register_signals(app)
 register_contacts(app)
+register_signals(app)
 
 register_schedules(app)
 register_triage(app)
 register_response(app)
 register_response_docs(app)
+register_postmortems(app)
 register_ai(app)
 
 def main() -> None:
