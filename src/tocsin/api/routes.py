@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from tocsin.api import incidents, users
+from tocsin.api.ai import router as ai_router
 from tocsin.api.calendars import router as calendars_router
 from tocsin.api.contacts import router as contacts_router
 from tocsin.api.maintenance import router as maintenance_router
@@ -35,3 +36,4 @@ router.include_router(calendars_router)
 router.include_router(policies_router)
 router.include_router(maintenance_router)
 router.include_router(postmortems_router)
+router.include_router(ai_router)
