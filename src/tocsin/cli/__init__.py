@@ -9,6 +9,7 @@ import typer
 from tocsin.cli import catalog, incidents, people, server
 from tocsin.cli.common import Commands
 from tocsin.cli.ai import register as register_ai
+from tocsin.cli.report import register as register_report
 from tocsin.cli.response import register as register_response
 from tocsin.cli.response_docs import register as register_response_docs
 from tocsin.cli.escalation import register as register_escalation
@@ -40,6 +41,7 @@ register_signals(app)
 register_schedules(app)
 register_triage(app)
 register_response(app)
+register_report(app)
 register_response_docs(app)
 register_postmortems(app)
 register_ai(app)

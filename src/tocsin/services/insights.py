@@ -503,3 +503,23 @@ def _neutralised(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _neutralised(item) for key, item in value.items()}
     return value
+
+
+def scope_ids(
+    ctx: Context, team: str | None, service: str | None
+) -> tuple[int | None, int | None]:
+    """The ids of a team and a service given by name (as the CLI and the web
+    form take them). Raises NotFound for a name that matches nothing."""
+    with ctx.db.read() as session:
+        team_id = service_id = None
+        if team is not None:
+            team_id = session.scalar(select(Team.id).where(Team.name == team))
+            if team_id is None:
+                raise NotFound(f"no team named {team[:200]!r}")
+        if service is not None:
+            service_id = session.scalar(
+                select(Service.id).where(Service.name == service)
+            )
+            if service_id is None:
+                raise NotFound(f"no service named {service[:200]!r}")
+        return team_id, service_id
