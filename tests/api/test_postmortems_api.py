@@ -145,3 +145,33 @@ def test_templates_are_saved_by_admins_and_the_preview_is_sanitised(
     assert refused.status_code == 403
     assert saved.json()["is_default"] is True
     assert "<script>" not in preview.json()["html"]
+
+
+def test_review_through_the_api(
+    ctx: Context,
+    client: TestClient,
+    checkout: IntegrationRef,
+    ann: Person,
+    vera: Person,
+    adam: Person,
+) -> None:
+    """Submit, a viewer's comment, an early publish by a manager; a viewer cannot
+    publish and a draft cannot be approved."""
+    created = _start(client, ann, open_incident(ctx, checkout))
+    url = f"/api/v1/postmortems/{created['id']}"
+
+    early = client.post(f"{url}/approve", headers=ann.headers)
+    submitted = client.post(
+        f"{url}/submit", json={"reviewer_ids": [ann.id]}, headers=ann.headers
+    )
+    commented = client.post(
+        f"{url}/comments", json={"text": "Which customers?"}, headers=vera.headers
+    )
+    refused = client.post(f"{url}/publish", headers=vera.headers)
+    published = client.post(f"{url}/publish", headers=adam.headers)
+
+    assert early.status_code == 409
+    assert submitted.json()["status"] == "in_review"
+    assert commented.json()["comments"][0]["text"] == "Which customers?"
+    assert refused.status_code == 403
+    assert published.json()["status"] == "published"

@@ -108,3 +108,24 @@ def test_templates_from_the_shell(tocsin: Run, number: int) -> None:
     assert saved.exit_code == 0, saved.output
     assert "short" in listed.stdout
     assert "One lesson." in shown.stdout
+
+
+def test_review_from_the_shell(tocsin: Run, ctx: Context, number: int) -> None:
+    """Submit to Bob, comment, approve as Bob, publish; `show` lists the review."""
+    make_user(ctx, "bob@example.com", teams=("Ops",), password=None)
+    tocsin("postmortem", "create", str(number))
+
+    steps = [
+        tocsin("postmortem", "submit", "1", "bob@example.com"),
+        tocsin("postmortem", "comment", "1", "Looks right", "--as", "bob@example.com"),
+        tocsin("postmortem", "publish", "1", "--as", "ann@example.com"),
+        tocsin("postmortem", "approve", "1", "--as", "bob@example.com"),
+        tocsin("postmortem", "publish", "1", "--as", "ann@example.com"),
+    ]
+    shown = tocsin("postmortem", "show", "1")
+
+    assert [s.exit_code for s in steps] == [0, 0, 1, 0, 0]
+    assert "waiting for approval from Bob" in steps[2].stderr
+    assert "Status: published" in shown.stdout
+    assert "reviewer bob@example.com approved" in shown.stdout
+    assert "Looks right" in shown.stdout

@@ -22,7 +22,7 @@ from tocsin.postmortem_schemas import (
     PostmortemRead,
     TemplateRead,
 )
-from tocsin.services import action_items, postmortems
+from tocsin.services import action_items, postmortem_review, postmortems
 
 router = APIRouter(tags=["postmortems"])
 
@@ -353,3 +353,75 @@ def update_action_item(
         due_at=body.due_at if "due_at" in sent else keep,
         tracker_url=body.tracker_url if "tracker_url" in sent else keep,
     )
+
+
+# Review --------------------------------------------------------------------
+
+
+class ReviewSubmit(_Body):
+    reviewer_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
+        min_length=1, max_length=20
+    )
+
+
+class CommentCreate(_Body):
+    text: str = Field(max_length=10_000)
+
+
+@router.post(
+    "/postmortems/{postmortem_id}/submit",
+    operation_id="submitPostmortem",
+    summary="Send a draft for review; the reviewers are told",
+    response_model=PostmortemRead,
+    responses=_WRITE,
+)
+def submit(
+    ctx: CtxDep, actor: ActorDep, postmortem_id: Id, body: ReviewSubmit
+) -> PostmortemRead:
+    return postmortem_review.submit(ctx, actor, postmortem_id, body.reviewer_ids)
+
+
+@router.post(
+    "/postmortems/{postmortem_id}/comments",
+    operation_id="commentOnPostmortem",
+    summary="Add a review comment",
+    response_model=PostmortemRead,
+    responses=_WRITE,
+)
+def comment(
+    ctx: CtxDep, actor: ActorDep, postmortem_id: Id, body: CommentCreate
+) -> PostmortemRead:
+    return postmortem_review.comment(ctx, actor, postmortem_id, body.text)
+
+
+@router.post(
+    "/postmortems/{postmortem_id}/approve",
+    operation_id="approvePostmortem",
+    summary="Approve as one of its reviewers",
+    response_model=PostmortemRead,
+    responses=_WRITE,
+)
+def approve(ctx: CtxDep, actor: ActorDep, postmortem_id: Id) -> PostmortemRead:
+    return postmortem_review.approve(ctx, actor, postmortem_id)
+
+
+@router.post(
+    "/postmortems/{postmortem_id}/publish",
+    operation_id="publishPostmortem",
+    summary="Publish once every reviewer approved (or as a manager)",
+    response_model=PostmortemRead,
+    responses=_WRITE,
+)
+def publish(ctx: CtxDep, actor: ActorDep, postmortem_id: Id) -> PostmortemRead:
+    return postmortem_review.publish(ctx, actor, postmortem_id)
+
+
+@router.post(
+    "/postmortems/{postmortem_id}/reopen",
+    operation_id="reopenPostmortem",
+    summary="Back to draft for a correction; approvals are cleared",
+    response_model=PostmortemRead,
+    responses=_WRITE,
+)
+def reopen(ctx: CtxDep, actor: ActorDep, postmortem_id: Id) -> PostmortemRead:
+    return postmortem_review.reopen(ctx, actor, postmortem_id)

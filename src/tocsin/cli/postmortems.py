@@ -17,7 +17,7 @@ from tocsin.cli.response import AS, actor, instant, when
 from tocsin.domain.postmortems import SECTION_KEYS, SECTIONS
 from tocsin.errors import InvalidInput
 from tocsin.postmortem_schemas import ActionItemRead
-from tocsin.services import action_items, postmortems, runbooks
+from tocsin.services import action_items, postmortem_review, postmortems, runbooks
 from tocsin.services.incident_scope import ids_by_name
 
 postmortem_app = typer.Typer(
@@ -86,11 +86,19 @@ def list_(
 
 @postmortem_app.command("show")
 def show(postmortem_id: int = ID, as_email: str | None = AS) -> None:
-    """Print a postmortem as Markdown."""
+    """Print a postmortem as Markdown, then its reviewers and comments."""
     with reported(), opened() as ctx:
-        text = postmortems.export(ctx, actor(ctx, as_email), postmortem_id, "markdown")
+        who = actor(ctx, as_email)
+        text = postmortems.export(ctx, who, postmortem_id, "markdown")
+        read = postmortems.get(ctx, who, postmortem_id)
 
     console.print(plain(text), end="")
+    for reviewer in read.reviewers:
+        state = f"approved {when(reviewer.approved_at)}" if reviewer.approved_at else ""
+        console.print(plain(f"reviewer {reviewer.user.email} {state}".rstrip()))
+    for note in read.comments:
+        console.print(plain(f"comment by {note.author}, {when(note.created_at)}:"))
+        console.print(plain(f"  {note.text}"))
 
 
 @postmortem_app.command("edit")
@@ -314,3 +322,60 @@ def _read_file(path: Path | None) -> str:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise InvalidInput(f"cannot read {path}: {error}") from None
+
+
+# Review --------------------------------------------------------------------
+
+
+@postmortem_app.command("submit")
+def submit(
+    postmortem_id: int = ID,
+    reviewers: list[str] = typer.Argument(..., metavar="EMAIL...", help="Reviewers."),
+    as_email: str | None = AS,
+) -> None:
+    """Send a draft for review; the reviewers are told."""
+    with reported(), opened() as ctx:
+        ids = [ids_by_name(ctx, email=email) or 0 for email in reviewers]
+        read = postmortem_review.submit(ctx, actor(ctx, as_email), postmortem_id, ids)
+
+    console.print(plain(f"postmortem {read.id} is {read.status.replace('_', ' ')}"))
+
+
+@postmortem_app.command("comment")
+def comment(
+    postmortem_id: int = ID,
+    text: str = typer.Argument(..., help="The comment."),
+    as_email: str | None = AS,
+) -> None:
+    """Add a review comment."""
+    with reported(), opened() as ctx:
+        postmortem_review.comment(ctx, actor(ctx, as_email), postmortem_id, text)
+
+    console.print(plain(f"postmortem {postmortem_id}: comment added"))
+
+
+@postmortem_app.command("approve")
+def approve(postmortem_id: int = ID, as_email: str | None = AS) -> None:
+    """Approve as one of the reviewers (use --as for the reviewer)."""
+    with reported(), opened() as ctx:
+        postmortem_review.approve(ctx, actor(ctx, as_email), postmortem_id)
+
+    console.print(plain(f"postmortem {postmortem_id}: approved"))
+
+
+@postmortem_app.command("publish")
+def publish(postmortem_id: int = ID, as_email: str | None = AS) -> None:
+    """Publish once every reviewer approved (or as a manager)."""
+    with reported(), opened() as ctx:
+        read = postmortem_review.publish(ctx, actor(ctx, as_email), postmortem_id)
+
+    console.print(plain(f"postmortem {read.id} is published"))
+
+
+@postmortem_app.command("reopen")
+def reopen(postmortem_id: int = ID, as_email: str | None = AS) -> None:
+    """Back to draft for a correction; approvals are cleared."""
+    with reported(), opened() as ctx:
+        postmortem_review.reopen(ctx, actor(ctx, as_email), postmortem_id)
+
+    console.print(plain(f"postmortem {postmortem_id} is a draft again"))
