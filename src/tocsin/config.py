@@ -224,6 +224,32 @@ class Settings(BaseSettings):
         le=24 * 365,
         description="Hours between retrainings in the worker; 0: only on demand.",
     )
+    ai_draft_url: str = Field(
+        default="",
+        description=(
+            "Base URL of an OpenAI-compatible API (ending in `/v1`) that writes "
+            "drafts; empty: Tocsin's own templates only."
+        ),
+    )
+    ai_draft_api_key: str = Field(
+        default="", description="Bearer key for `ai_draft_url`, if it needs one."
+    )
+    ai_draft_model: str = Field(
+        default="gpt-4o-mini", description="Model name sent to `ai_draft_url`."
+    )
+    ai_draft_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        description="Seconds before the draft endpoint is given up on.",
+    )
+    ai_draft_fields: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["title", "severity", "status", "stage", "service"],
+        description=(
+            "Incident fields the draft endpoint may be sent, comma-separated: "
+            "title, severity, status, stage, service, description, timeline."
+        ),
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -254,6 +280,30 @@ class Settings(BaseSettings):
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an absolute http:// or https:// URL")
+        return value
+
+    @field_validator("ai_draft_fields", mode="before")
+    @classmethod
+    def _split_draft_fields(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("ai_draft_fields")
+    @classmethod
+    def _known_draft_fields(cls, value: list[str]) -> list[str]:
+        known = {"title", "severity", "status", "stage", "service"}
+        known |= {"description", "timeline"}
+        unknown = [name for name in value if name not in known]
+        if unknown:
+            raise ValueError(f"unknown draft fields: {', '.join(unknown)}")
+        return value
+
+    @field_validator("ai_draft_url")
+    @classmethod
+    def _draft_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
         return value
 
     @field_validator("outbound_allowed_networks", "page_throttle_kinds", mode="before")

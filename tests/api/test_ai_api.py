@@ -102,3 +102,24 @@ def test_train_similar_and_report(
     assert [item["number"] for item in similar.json()] == [old]
     assert report.status_code == 200
     assert {row["field"] for row in report.json()} >= {"severity"}
+
+
+def test_drafts_over_the_api(
+    client: TestClient,
+    ctx: Context,
+    ann: Person,
+    vera: Person,
+    checkout: IntegrationRef,
+) -> None:
+    """A responder gets a template draft; a viewer is refused; an unknown kind
+    is 422."""
+    number = open_incident(ctx, checkout)
+    base = f"/api/v1/incidents/{number}/drafts"
+
+    written = client.get(f"{base}/summary", headers=ann.headers)
+
+    assert written.status_code == 200
+    assert written.json()["source"] == "template"
+    assert "disk-full on db-1" in written.json()["text"]
+    assert client.get(f"{base}/update", headers=vera.headers).status_code == 403
+    assert client.get(f"{base}/poem", headers=ann.headers).status_code == 422

@@ -83,3 +83,19 @@ def test_report_and_refusals(tocsin: Run, setup: None) -> None:
         assert result.exit_code == 1
         assert result.stderr.startswith("error: ")
         assert fragment in result.stderr
+
+
+def test_draft_prints_the_text_and_its_source(
+    tocsin: Run, ctx: Context, setup: None
+) -> None:
+    """The draft is printed with where it came from; a bad kind is refused."""
+    number = _open(ctx, "Checkout is slow", "d")
+
+    result = tocsin("ai", "draft", str(number), "--kind", "postmortem")
+    refused = tocsin("ai", "draft", str(number), "--kind", "poem")
+
+    assert result.exit_code == 0, result.output
+    assert "Postmortem summary" in result.stdout
+    assert "(template)" in result.stdout
+    assert refused.exit_code == 1
+    assert "kind must be one of" in refused.stderr

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tocsin.api.deps import ActorDep, CtxDep
 from tocsin.api.openapi import problem_responses
-from tocsin.services import similar_incidents, suggestions
+from tocsin.services import drafts, similar_incidents, suggestions
 
 router = APIRouter(tags=["ai"])
 
@@ -75,6 +75,15 @@ class FieldReportRead(_Read):
     judged: int = Field(description="Suggestions on incidents now resolved.")
     accuracy: float | None = Field(
         description="Share of judged suggestions equal to the final value."
+    )
+
+
+class DraftRead(_Read):
+    kind: str
+    text: str = Field(description="To edit before posting; never sent by itself.")
+    source: str = Field(description="template or endpoint.")
+    fallback_reason: str = Field(
+        description="Why the configured endpoint's draft was not used."
     )
 
 
@@ -169,3 +178,19 @@ def report(
 ) -> list[FieldReportRead]:
     rows = suggestions.report(ctx, actor, weeks=weeks)
     return [FieldReportRead.model_validate(row) for row in rows]
+
+
+@router.get(
+    "/incidents/{number}/drafts/{kind}",
+    operation_id="draftIncidentText",
+    summary="A draft update, summary or postmortem summary to edit",
+    response_model=DraftRead,
+    responses=problem_responses(400, 403, 404, 422),
+)
+def draft(
+    ctx: CtxDep,
+    actor: ActorDep,
+    number: Number,
+    kind: Annotated[Literal["update", "summary", "postmortem"], Path()],
+) -> DraftRead:
+    return DraftRead.model_validate(drafts.write(ctx, actor, number, kind))

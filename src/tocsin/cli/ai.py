@@ -17,7 +17,7 @@ from tocsin.cli.common import console, opened, plain, reported
 from tocsin.cli.people import OPERATOR
 from tocsin.domain.access import Actor
 from tocsin.errors import InvalidInput
-from tocsin.services import similar_incidents, suggestions, users
+from tocsin.services import drafts, similar_incidents, suggestions, users
 from tocsin.services.context import Context
 
 ai_app = typer.Typer(help="Offline triage suggestions.", no_args_is_help=True)
@@ -170,3 +170,21 @@ def report(
 
 def _percent(rate: float | None, count: int) -> str:
     return "-" if rate is None else f"{rate:.0%} of {count}"
+
+
+@ai_app.command("draft")
+def draft(
+    number: int = typer.Argument(..., min=1, max=MAX_ID, help="Incident number."),
+    kind: str = typer.Option("update", "--kind", help="update, summary, postmortem."),
+    as_email: str | None = typer.Option(None, "--as", metavar="EMAIL", help=_AS_HELP),
+) -> None:
+    """Print a draft to edit and post: from the templates, or from the
+    configured OpenAI-compatible endpoint when it answers."""
+    with reported(), opened() as ctx:
+        written = drafts.write(ctx, _actor(ctx, as_email), number, kind)
+
+    console.print(plain(written.text))
+    note = f"({written.source}"
+    if written.fallback_reason:
+        note += f"; endpoint not used: {written.fallback_reason}"
+    console.print(plain(note + ")"), style="dim")
