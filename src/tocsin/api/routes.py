@@ -8,6 +8,7 @@ from tocsin.api import incidents, users
 from tocsin.api.ai import router as ai_router
 from tocsin.api.calendars import router as calendars_router
 from tocsin.api.contacts import router as contacts_router
+from tocsin.api.insights import router as insights_router
 from tocsin.api.maintenance import router as maintenance_router
 from tocsin.api.policies import router as policies_router
 from tocsin.api.postmortems import router as postmortems_router
@@ -37,3 +38,4 @@ router.include_router(policies_router)
 router.include_router(maintenance_router)
 router.include_router(postmortems_router)
 router.include_router(ai_router)
+router.include_router(insights_router)
