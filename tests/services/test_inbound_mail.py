@@ -243,3 +243,22 @@ def test_an_html_only_mail_gives_its_text_without_markup(db_team: Context) -> No
     with db_team.db.read() as session:
         incident = session.scalars(select(Incident)).one()
     assert incident.description == "CPU at 98%\non db-1 & db-2"
+
+
+def test_control_characters_in_a_reported_mail_are_dropped_not_refused(
+    db_team: Context,
+) -> None:
+    """A report mail whose subject or body holds control characters is filed."""
+    inbound_mail.add_address(db_team, SYSTEM, "help", purpose="report")
+    raw = (
+        b"From: someone@example.com\r\nSubject: Login \x1b[31mbroken\x07\x7f\r\n"
+        b"Message-ID: <ctl@x>\r\n\r\nIt \x01fails\tfor all\x0b users.\r\nsince 9\r\n"
+    )
+
+    [outcome] = inbound_mail.receive(db_team, ["help@alerts.example.com"], raw)
+
+    assert outcome.result == "report"
+    with db_team.db.read() as session:
+        report = session.scalars(select(Report)).one()
+    assert report.title == "Login [31mbroken"
+    assert report.description == "It fails\tfor all users.\nsince 9"

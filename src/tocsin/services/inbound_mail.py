@@ -460,8 +460,12 @@ def _report(
     # Imported here: reports belong to triage, which loads after intake.
     from tocsin.services import reports
 
-    title = (mail.subject or "(no subject)")[: reports.MAX_TITLE]
-    description = mail.body.replace("\r\n", "\n").strip()[: reports.MAX_DESCRIPTION]
+    # Mail is whatever a sender typed: control characters are dropped rather
+    # than refused, so a stray escape or bell never loses the report.
+    title = _printable(mail.subject).strip() or "(no subject)"
+    title = title[: reports.MAX_TITLE]
+    body = _printable(mail.body.replace("\r\n", "\n"), keep="\n\t")
+    description = body.strip()[: reports.MAX_DESCRIPTION]
     fields: dict[str, Any] = {
         "actor": actor,
         "source": "email",
@@ -562,6 +566,11 @@ class _HtmlText(HTMLParser):
 
 def _one_line(text: str) -> str:
     return " ".join(text.replace("\x00", "").split())
+
+
+def _printable(text: str, keep: str = "") -> str:
+    """`text` without C0 control characters (but those in `keep`) and DEL."""
+    return "".join(c for c in text if c in keep or not (ord(c) < 0x20 or c == "\x7f"))
 
 
 def _stored_id(message_id: str) -> str:
