@@ -88,3 +88,5 @@ class PostmortemRead(PostmortemBrief):
     reviewers: list[ReviewerRead]
     comments: list[CommentRead]
     action_items: list[ActionItemRead]
+    feedback: list[FeedbackRead]
+    feedback_summary: FeedbackSummary

@@ -18,11 +18,13 @@ from tocsin.api.schemas import MAX_ID
 from tocsin.errors import NotFound
 from tocsin.postmortem_schemas import (
     ActionItemRead,
+    FeedbackRead,
+    FeedbackSummary,
     PostmortemBrief,
     PostmortemRead,
     TemplateRead,
 )
-from tocsin.services import action_items, postmortem_review, postmortems
+from tocsin.services import action_items, feedback, postmortem_review, postmortems
 
 router = APIRouter(tags=["postmortems"])
 
@@ -425,3 +427,23 @@ def publish(ctx: CtxDep, actor: ActorDep, postmortem_id: Id) -> PostmortemRead:
 )
 def reopen(ctx: CtxDep, actor: ActorDep, postmortem_id: Id) -> PostmortemRead:
     return postmortem_review.reopen(ctx, actor, postmortem_id)
+
+
+# Feedback ------------------------------------------------------------------
+
+
+class FeedbackList(BaseModel):
+    answers: list[FeedbackRead]
+    summary: FeedbackSummary
+
+
+@router.get(
+    "/incidents/{number}/feedback",
+    operation_id="listIncidentFeedback",
+    summary="Participants' survey answers about an incident, and their aggregate",
+    response_model=FeedbackList,
+    responses=_READ,
+)
+def incident_feedback(ctx: CtxDep, actor: ActorDep, number: Id) -> FeedbackList:
+    answers, summary = feedback.answers(ctx, actor, number)
+    return FeedbackList(answers=answers, summary=summary)

@@ -13,7 +13,13 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from tocsin.services import action_items, escalation, postmortems, schedule_reminders
+from tocsin.services import (
+    action_items,
+    escalation,
+    feedback,
+    postmortems,
+    schedule_reminders,
+)
 from tocsin.services.cadence import UPDATE_DUE
 from tocsin.services.cadence import remind as remind_update_due
 from tocsin.services.checks import TIMER_KIND as HTTP_CHECK
@@ -65,6 +71,7 @@ HANDLERS: dict[str, TimerHandler] = {
     UPDATE_DUE: remind_update_due,
     postmortems.POSTMORTEM_DUE: postmortems.remind_due,
     action_items.ACTION_ITEM_OVERDUE: action_items.remind_overdue,
+    feedback.FEEDBACK_INVITE: feedback.invite,
     HEARTBEAT: heartbeat_due,
     HTTP_CHECK: http_check_due,
     escalation.HELD: _escalate,

@@ -367,6 +367,23 @@ def as_markdown(read: PostmortemRead) -> str:
                 f"{item.status.replace('_', ' ')})"
             )
         parts.append("\n".join(lines))
+    summary = read.feedback_summary
+    if summary.answers:
+        lines = [
+            "## Participant feedback",
+            "",
+            f"{summary.answers} of {summary.participants} participants answered. "
+            f"Mean ratings (1-5): overall {summary.mean_overall}, tools "
+            f"{summary.mean_tools}, communication {summary.mean_communication}.",
+        ]
+        for answer in read.feedback:
+            who = answer.respondent or "Anonymous"
+            lines += ["", f"**{who}** ({answer.rating_overall}/5)"]
+            if answer.went_well:
+                lines.append(f"- Went well: {answer.went_well}")
+            if answer.hindered:
+                lines.append(f"- Hindered: {answer.hindered}")
+        parts.append("\n".join(lines))
     return "\n\n".join(parts) + "\n"
 
 
@@ -486,12 +503,14 @@ def _brief(session: Session, row: Postmortem, now: datetime) -> PostmortemBrief:
 def read_in(session: Session, postmortem_id: int, now: datetime) -> PostmortemRead:
     """The full read model, from the session's current state."""
     from tocsin.services.action_items import items_of
+    from tocsin.services.feedback import answers_in
 
     session.flush()
     row = session.get(Postmortem, postmortem_id, populate_existing=True)
     if row is None:
         raise NotFound(f"no postmortem {postmortem_id}")
     brief = _brief(session, row, now)
+    feedback, summary = answers_in(session, [link.incident_id for link in row.links])
     return PostmortemRead(
         **brief.model_dump(),
         template=row.template_name,
@@ -512,6 +531,8 @@ def read_in(session: Session, postmortem_id: int, now: datetime) -> PostmortemRe
             for c in row.comments
         ],
         action_items=items_of(session, row.id, now),
+        feedback=feedback,
+        feedback_summary=summary,
     )
 
 

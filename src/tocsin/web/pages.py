@@ -6,7 +6,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from tocsin.web import accounts, action_links, home, incidents, live, login
+from tocsin.web.ai import router as ai_router
 from tocsin.web.auth import is_htmx
+from tocsin.web.insights import router as insights_router
+from tocsin.web.postmortems import router as postmortems_router
 from tocsin.web.reports import router as reports_router
 from tocsin.web.schedules import router as schedules_router
 from tocsin.web.templating import render
@@ -20,6 +23,9 @@ router.include_router(live.router)
 router.include_router(action_links.router)
 router.include_router(reports_router)
 router.include_router(schedules_router)
+router.include_router(ai_router)
+router.include_router(postmortems_router)
+router.include_router(insights_router)
 
 
 def error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
