@@ -150,6 +150,34 @@ def test_a_forged_or_stale_slack_click_changes_nothing(
     assert status_of(ctx, number) == "triggered"
 
 
+def test_signatures_with_non_ascii_bytes_are_refused_not_crashed(
+    ctx: Context, clock: ManualClock, client: TestClient, number: int
+) -> None:
+    """A signature header holding bytes beyond ASCII is a 403, not a 500."""
+    body = slack_click(number)
+    headers = slack_headers(body, int(clock.now().timestamp()))
+    forged = {"X-Slack-Signature": "v0=\xff\xfe".encode("latin-1")}
+
+    slack_answer = client.post(
+        "/api/v1/intake/slack/actions",
+        content=body,
+        headers={**headers, **forged},
+    )
+    params = {"From": "+15551230001", "Body": f"ack {number}"}
+    sms_answer = client.post(
+        "/api/v1/intake/twilio/sms",
+        content=urlencode(params),
+        headers={
+            "X-Twilio-Signature": "\xff\xfe".encode("latin-1"),
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+
+    assert slack_answer.status_code == 403
+    assert sms_answer.status_code == 403
+    assert status_of(ctx, number) == "triggered"
+
+
 def test_a_slack_click_from_a_stranger_is_answered_not_obeyed(
     ctx: Context, clock: ManualClock, client: TestClient, number: int
 ) -> None:

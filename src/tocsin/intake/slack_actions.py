@@ -53,7 +53,10 @@ def verify(ctx: Context, headers: Any, body: bytes) -> None:
     age = abs(ctx.clock.now().timestamp() - int(timestamp))
     if age > WINDOW_SECONDS:
         raise Forbidden("the Slack request is more than five minutes old")
-    if not hmac.compare_digest(signature(secret, timestamp, body), given):
+    # Bytes, not str: compare_digest refuses str holding non-ASCII characters,
+    # and a header may carry any byte.
+    expected = signature(secret, timestamp, body).encode()
+    if not hmac.compare_digest(expected, given.encode()):
         raise Forbidden("the Slack signature does not match")
 
 

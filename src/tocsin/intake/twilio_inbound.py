@@ -70,7 +70,10 @@ async def inbound_sms(request: Request) -> Response:
     if request.url.query:
         url += "?" + request.url.query
     given = request.headers.get("x-twilio-signature", "")
-    if not given or not hmac.compare_digest(signature(token, url, params), given):
+    # Bytes, not str: compare_digest refuses str holding non-ASCII characters,
+    # and a header may carry any byte.
+    expected = signature(token, url, params).encode()
+    if not given or not hmac.compare_digest(expected, given.encode()):
         raise Forbidden("the Twilio signature does not match")
 
     fields = dict(params)
