@@ -22,7 +22,7 @@ from tocsin.cli.common import (
 from tocsin.engine.worker import Worker
 from tocsin.errors import InvalidInput
 from tocsin.logs import configure
-from tocsin.services import demo
+from tocsin.services import demo, demo_year
 from tocsin.store import migrate
 
 log = logging.getLogger(__name__)
@@ -131,11 +131,23 @@ def db_upgrade(
 
 
 @demo_app.command("load")
-def demo_load() -> None:
+def demo_load(
+    year: bool = typer.Option(
+        False, "--year", help="Also generate a year of incidents for insights."
+    ),
+) -> None:
     """Load the demo team, users, service and integration keys."""
     ctx = context(signs_links=True)
     data = demo.load(ctx)
     _print_demo(data, ctx.settings.base_url)
+    if year:
+        made = demo_year.load_year(ctx)
+        console.print(
+            "a demo year was already loaded"
+            if made.already
+            else f"generated a year of demo incidents: {made.incidents}",
+            highlight=False,
+        )
 
 
 def _print_demo(data: demo.DemoData, base_url: str) -> None:
