@@ -220,6 +220,22 @@ def test_stage_needs_a_declared_incident_and_stamps_once(
         incident_triage.set_stage(ctx, ann, opened, "panicking")
 
 
+def test_resolving_a_declared_incident_moves_its_stage_to_resolved(
+    ctx: Context, ann: Actor, opened: int, clock: ManualClock
+) -> None:
+    """Resolving by the usual action also ends the stage; stamps stay."""
+    declaration.declare_incident(ctx, ann, opened, reason="Customers noticed")
+    first = incident_triage.set_stage(ctx, ann, opened, "identified")
+    clock.advance(minutes=5)
+    incidents.acknowledge(ctx, ann, opened)
+
+    done = incidents.resolve(ctx, ann, opened)
+
+    assert done.status == "resolved"
+    assert done.stage == "resolved"
+    assert done.identified_at == first.identified_at
+
+
 def test_viewers_and_other_teams_cannot_triage(ctx: Context, opened: int) -> None:
     """A viewer is forbidden; a responder of another team does not see it."""
     viewer = actor_of(ctx, make_user(ctx, "vic@example.com", role="viewer"))

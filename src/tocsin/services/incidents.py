@@ -161,6 +161,10 @@ def resolve_locked(
     incident.resolved_at = now
     incident.resolved_by_id = actor.user_id
     incident.updated_at = now
+    if incident.stage is not None:
+        # A declared incident resolved by the usual action has ended its stage
+        # too; the first-reached stamps (identified, monitoring) are kept.
+        incident.stage = "resolved"
     escalation.stop(session, incident)
 
     # An alert still firing on a resolved incident would swallow the next trigger
