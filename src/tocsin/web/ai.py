@@ -1,0 +1,49 @@
+"""The suggestions panel on the incident page: loaded after the page (so a
+slow model never holds the page up), with accept and override buttons."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Path, Request
+from fastapi.responses import RedirectResponse, Response
+
+from tocsin.api.deps import CtxDep
+from tocsin.services import suggestions
+from tocsin.web.auth import FormUserDep, UserDep, WebUser, is_htmx
+from tocsin.web.templating import render
+
+router = APIRouter()
+
+Number = Annotated[int, Path(ge=1, le=2**31 - 1)]
+FieldName = Annotated[str, Path(max_length=20)]
+
+
+def _panel(request: Request, ctx: CtxDep, user: WebUser, number: int) -> Response:
+    found = suggestions.suggestions(ctx, user.actor, number)
+    return render(
+        request,
+        "ai/_suggestions.html",
+        {"user": user, "number": number, "suggestions": found},
+    )
+
+
+@router.get("/incidents/{number}/suggestions")
+def panel(request: Request, ctx: CtxDep, user: UserDep, number: Number) -> Response:
+    return _panel(request, ctx, user, number)
+
+
+@router.post("/incidents/{number}/suggestions/{field}")
+def decide(
+    request: Request,
+    ctx: CtxDep,
+    user: FormUserDep,
+    number: Number,
+    field: FieldName,
+    value: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Accept (no value) or override (a value) the suggestion for `field`."""
+    suggestions.decide(ctx, user.actor, number, field, value=value or None)
+    if is_htmx(request):
+        return _panel(request, ctx, user, number)
+    return RedirectResponse(f"/incidents/{number}", status_code=303)

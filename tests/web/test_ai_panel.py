@@ -1,0 +1,75 @@
+"""The suggestions panel: the incident page includes it and loads it after
+the page; accepting and overriding through its forms are recorded; CSRF,
+viewers and other teams are refused; text from alerts is escaped."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.web.conftest import World, log_in, new_client, open_incident
+from tocsin.domain.access import SYSTEM
+from tocsin.services import triage
+from tocsin.services.context import Context
+
+
+def test_the_page_loads_the_panel_after_itself(
+    client: TestClient, ctx: Context, world: World
+) -> None:
+    """The page holds only the loader; the fragment shows value, confidence,
+    source, reasons and the current value, escaped."""
+    number = open_incident(ctx, world.checkout, "k", "<b>Checkout</b> is down")
+    log_in(client, world.ann.email)
+
+    page = client.get(f"/incidents/{number}")
+    panel = client.get(f"/incidents/{number}/suggestions")
+
+    assert f'hx-get="/incidents/{number}/suggestions"' in page.text
+    assert panel.status_code == 200
+    assert 'suggested <span class="suggested">sev1</span>' in panel.text
+    assert "from rules" in panel.text
+    assert "mentions &#39;down&#39;" in panel.text
+    assert "<b>Checkout</b>" not in panel.text
+
+
+def test_accept_and_override_through_the_forms(
+    client: TestClient, ctx: Context, world: World
+) -> None:
+    """Accept with the CSRF token is recorded; an override keeps its value;
+    without the token nothing changes."""
+    triage.create_type(ctx, SYSTEM, key="outage", name="Outage")
+    number = open_incident(ctx, world.checkout, "k", "Checkout is down")
+    token = log_in(client, world.ann.email)
+    client.get(f"/incidents/{number}/suggestions")
+
+    forged = client.post(f"/incidents/{number}/suggestions/severity", data={})
+    accepted = client.post(
+        f"/incidents/{number}/suggestions/severity", data={"csrf_token": token}
+    )
+    overridden = client.post(
+        f"/incidents/{number}/suggestions/incident_type",
+        data={"csrf_token": token, "value": "security"},
+        headers={"HX-Request": "true"},
+    )
+
+    assert forged.status_code == 403
+    assert accepted.status_code == 303
+    assert overridden.status_code == 200
+    assert "Accepted." in overridden.text
+    assert "Overridden: security." in overridden.text
+
+
+def test_viewers_see_no_buttons_and_other_teams_nothing(
+    client: TestClient, ctx: Context, world: World
+) -> None:
+    """A viewer sees suggestions without forms; another team gets 404."""
+    number = open_incident(ctx, world.checkout, "k", "Checkout is down")
+    log_in(client, world.vera.email)
+    seen = client.get(f"/incidents/{number}/suggestions")
+    with new_client(ctx) as other:
+        log_in(other, world.pete.email)
+        hidden = other.get(f"/incidents/{number}/suggestions")
+
+    assert seen.status_code == 200
+    assert "sev1" in seen.text
+    assert "<form" not in seen.text
+    assert hidden.status_code == 404
