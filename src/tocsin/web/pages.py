@@ -7,7 +7,6 @@ from fastapi.responses import HTMLResponse
 
 from tocsin.web import accounts, action_links, home, incidents, live, login
 from tocsin.web.ai import router as ai_router
-from tocsin.web.ai import router as ai_router
 from tocsin.web.auth import is_htmx
 from tocsin.web.insights import router as insights_router
 from tocsin.web.postmortems import router as postmortems_router
@@ -24,7 +23,6 @@ router.include_router(live.router)
 router.include_router(action_links.router)
 router.include_router(reports_router)
 router.include_router(schedules_router)
-router.include_router(ai_router)
 router.include_router(ai_router)
 router.include_router(postmortems_router)
 router.include_router(insights_router)
