@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.builders import actor_of, make_user
 from tests.services.response.conftest import Crew, timeline
 from tocsin.domain.access import SYSTEM
 from tocsin.errors import Forbidden, InvalidInput, NotFound
@@ -126,3 +127,17 @@ def test_notes_of_other_incidents_are_not_found(ctx: Context, crew: Crew) -> Non
     """A note id is looked up within the incident named."""
     with pytest.raises(NotFound):
         notes.pin(ctx, crew.ann, crew.number, 4242, pinned=True)
+
+
+def test_a_manager_may_edit_anyones_note(ctx: Context, crew: Crew) -> None:
+    """Mia, a manager of Ops, corrects Ann's note; the old text is kept."""
+    mia = actor_of(
+        ctx, make_user(ctx, "mia@example.com", role="manager", password=None)
+    )
+    note = notes.add(ctx, crew.ann, crew.number, "DB at 90%")
+
+    notes.edit(ctx, mia, crew.number, note.id, text="DB at 99%")
+
+    assert [v.text for v in notes.versions(ctx, mia, crew.number, note.id)] == [
+        "DB at 90%"
+    ]

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.builders import make_service
+from tests.builders import actor_of, make_service, make_user
 from tests.services.response.conftest import Crew, set_incident_type, timeline
 from tocsin.clock import ManualClock
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -244,3 +244,19 @@ def test_runbooks_follow_the_incident_type(ctx: Context, crew: Crew) -> None:
 
     found = runbooks.for_incident(ctx, crew.ann, crew.number)
     assert [r.name for r in found] == ["Security"]
+
+
+def test_a_manager_keeps_runbooks_of_their_own_team_only(
+    ctx: Context, crew: Crew
+) -> None:
+    """Mia manages Ops: she may add an Ops runbook, not one for another team."""
+    mia = actor_of(
+        ctx, make_user(ctx, "mia@example.com", role="manager", password=None)
+    )
+
+    runbooks.create(ctx, mia, RunbookInput(name="Ops guide", team="Ops"))
+
+    with pytest.raises(Forbidden):
+        runbooks.create(ctx, mia, RunbookInput(name="Data guide", team="Data"))
+    with pytest.raises(Forbidden):
+        runbooks.create(ctx, mia, RunbookInput(name="Anyone's guide"))
