@@ -116,14 +116,15 @@ def horizontal_bars(title: str, items: Sequence[tuple[str, float]]) -> Markup:
     """One bar per item, longest first as given, its value at its end."""
     row = 24
     height = MARGIN_TOP + row * max(len(items), 1) + 8
-    label_w = 220
-    plot_w = WIDTH - label_w - 60
+    width_all = WIDTH * 2 // 3  # half a page wide: a smaller box, larger text
+    label_w = 150
+    plot_w = width_all - label_w - 50
     top = max((value for _, value in items), default=0.0) or 1.0
-    parts = [_open(title, f"{len(items)} bars", height=height)]
+    parts = [_open(title, f"{len(items)} bars", height=height, width=width_all)]
     for i, (label, value) in enumerate(items):
         y = MARGIN_TOP + row * i
         width = plot_w * value / top
-        shown = label if len(label) <= 34 else label[:33] + "…"
+        shown = label if len(label) <= 22 else label[:21] + "…"
         parts.append(
             f'<text class="chart-label" x="{label_w - 8}" y="{y + 15}" '
             f'text-anchor="end">{escape(shown)}<title>{escape(label)}</title></text>'
@@ -141,10 +142,12 @@ def horizontal_bars(title: str, items: Sequence[tuple[str, float]]) -> Markup:
     return _markup(parts)
 
 
-def _open(title: str, description: str, *, height: int = HEIGHT) -> str:
+def _open(
+    title: str, description: str, *, height: int = HEIGHT, width: int = WIDTH
+) -> str:
     return (
         f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" role="img" '
-        f'viewBox="0 0 {WIDTH} {height}" width="100%" '
+        f'viewBox="0 0 {width} {height}" width="100%" '
         f'preserveAspectRatio="xMinYMin meet">'
         f"<title>{escape(title)}</title><desc>{escape(description)}</desc>"
     )
