@@ -333,6 +333,39 @@ def test_bad_component_input_changes_nothing(ctx: Context, components: None) -> 
     assert [c.name for c in sp.list_components(ctx)] == ["API", "Dashboard"]
 
 
+@pytest.mark.parametrize("character", ["\uffff", "\ufffe", "\udcff"])
+def test_text_xml_cannot_carry_is_refused(
+    ctx: Context, components: None, character: str
+) -> None:
+    """Noncharacters and lone surrogates (a CLI argument that is not UTF-8) are
+    refused: stored, they would make the Atom feed unreadable or the write fail."""
+    with pytest.raises(InvalidInput):
+        sp.create_component(ctx, SYSTEM, f"Bad{character}name")
+    with pytest.raises(InvalidInput):
+        sp.create_group(ctx, SYSTEM, f"Group{character}")
+    with pytest.raises(InvalidInput):
+        sp.create_incident(
+            ctx,
+            SYSTEM,
+            title=f"Slow{character}",
+            impact="degraded",
+            components=["API"],
+            message="Looking.",
+        )
+    with pytest.raises(InvalidInput):
+        sp.create_incident(
+            ctx,
+            SYSTEM,
+            title="Slow",
+            impact="degraded",
+            components=["API"],
+            message=f"Looking{character}.",
+        )
+
+    assert [c.name for c in sp.list_components(ctx)] == ["API", "Dashboard"]
+    assert sp.list_incidents(ctx) == []
+
+
 def test_maintenance_puts_components_under_maintenance_on_time(
     ctx: Context, clock: ManualClock, components: None
 ) -> None:

@@ -47,8 +47,12 @@ MAX_LENGTH = timedelta(days=14)
 AUTO = "auto"
 
 _BIDI = "\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
-_CONTROL_IN_TEXT = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
+# What XML 1.0 cannot carry at all (the Atom feed would not parse): lone
+# surrogates, which a CLI argument that is not UTF-8 turns into, and the
+# noncharacters U+FFFE and U+FFFF.
+_NOT_XML = "\ud800-\udfff\ufffe\uffff"
+_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}{_NOT_XML}]")
+_CONTROL_IN_TEXT = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}{_NOT_XML}]")
 
 
 def refresh_components(
