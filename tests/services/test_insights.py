@@ -212,3 +212,37 @@ def test_since_accepts_days_weeks_and_dates(ctx: Context) -> None:
     for bad in ("soon", "0d", "9999d", "2999-01-01"):
         with pytest.raises(InvalidInput):
             insights.parse_since(bad, now)
+
+
+def test_postmortem_and_action_item_completion(ctx: Context, history: None) -> None:
+    """One of two postmortems published; one of two live action items done
+    (a cancelled item counts for neither)."""
+    from sqlalchemy import select, update
+
+    from tocsin.services import action_items, postmortems
+    from tocsin.store.models import Postmortem
+
+    ann = actor_of(ctx, make_user(ctx, "pm@example.com"))
+    with ctx.db.read() as session:
+        first, second = session.scalars(
+            select(Incident.number).order_by(Incident.number).limit(2)
+        ).all()
+    published = postmortems.create(ctx, ann, [first])
+    draft = postmortems.create(ctx, ann, [second])
+    with ctx.db.write() as session:
+        session.execute(
+            update(Postmortem)
+            .where(Postmortem.id == published.id)
+            .values(status="published")
+        )
+    done, _open_item, cancelled = (
+        action_items.create(ctx, ann, draft.id, title=title, kind="prevent")
+        for title in ("Add a disk alert", "Grow the disk", "Buy a bigger host")
+    )
+    action_items.update(ctx, ann, done.id, status="done")
+    action_items.update(ctx, ann, cancelled.id, status="cancelled")
+
+    found = insights.compute(ctx, SYSTEM, _period(ctx))
+    assert (found.postmortems.done, found.postmortems.total) == (1, 2)
+    assert (found.action_items.done, found.action_items.total) == (1, 2)
+    assert found.action_items.rate == 0.5
