@@ -151,35 +151,40 @@ def train(ctx: Context, actor: Actor, progress: Progress | None = None) -> Train
     with ctx.db.read() as session:
         past = history(session)
 
+    # Fitted outside the write transaction: on SQLite it would hold the one
+    # writer for the whole training.
+    fitted = _fit(ctx, past, progress)
     with ctx.db.write() as session:
-        trained = _train_and_store(session, ctx, actor, past, progress)
+        trained = _store(session, ctx, actor, fitted, len(past))
         schedule_retrain(session, ctx)
         return trained
 
 
-def _train_and_store(
+def _fit(ctx: Context, past: list[Example], progress: Progress | None) -> TriageModel:
+    if len(past) >= ctx.settings.ai_min_history:
+        return learned.train(past, "history", progress=progress)
+
+    examples = synthetic.generate(SYNTHETIC_EXAMPLES) + past
+    return learned.train(
+        examples,
+        "synthetic",
+        fields=("severity", "incident_type"),
+        progress=progress,
+    )
+
+
+def _store(
     session: Session,
     ctx: Context,
     actor: Actor,
-    past: list[Example],
-    progress: Progress | None,
+    trained: TriageModel,
+    history_size: int,
 ) -> TrainedModel:
-    if len(past) >= ctx.settings.ai_min_history:
-        trained = learned.train(past, "history", progress=progress)
-    else:
-        examples = synthetic.generate(SYNTHETIC_EXAMPLES) + past
-        trained = learned.train(
-            examples,
-            "synthetic",
-            fields=("severity", "incident_type"),
-            progress=progress,
-        )
-
     now = ctx.clock.now()
     row = AiModel(
         source=trained.source,
         examples=trained.examples,
-        history=len(past),
+        history=history_size,
         fields=sorted(trained.fields),
         artefact=trained.dump(),
         created_at=now,
@@ -542,7 +547,8 @@ def on_retrain(
     """The worker's retraining: train, store, and queue the next one (the
     worker deletes this timer). Safe to run twice: a second run stores one
     more, equally good, model."""
-    _train_and_store(session, ctx, SYSTEM, history(session), None)
+    past = history(session)
+    _store(session, ctx, SYSTEM, _fit(ctx, past, None), len(past))
     hours = ctx.settings.ai_retrain_hours
     if hours:
         now = ctx.clock.now()
