@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, ViewportSize, expect
 
 from tests.browser.conftest import DESKTOP, Site
 from tocsin.services import demo, demo_year
@@ -23,7 +23,8 @@ def test_a_year_of_insights_renders_quickly(
     made = demo_year.load_year(site.ctx)
     assert made.incidents > 500
 
-    context = browser.new_context(base_url=site.base_url, viewport=DESKTOP)
+    desktop = ViewportSize(width=DESKTOP["width"], height=DESKTOP["height"])
+    context = browser.new_context(base_url=site.base_url, viewport=desktop)
     page = context.new_page()
     page.set_default_timeout(15_000)
     errors: list[str] = []
