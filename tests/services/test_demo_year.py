@@ -44,3 +44,6 @@ def test_a_year_loads_once_and_summarises(ctx: Context) -> None:
     assert sum(p.night_pages for p in found.on_call) > 0
     assert found.noisy_services[0].name == "checkout-api"
     assert len(found.weeks) in (53, 54)
+    assert found.postmortems.total > 0
+    assert 0 < found.postmortems.done < found.postmortems.total
+    assert 0 < found.action_items.done < found.action_items.total

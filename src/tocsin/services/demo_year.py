@@ -6,7 +6,8 @@ Built on the demo team (tocsin.services.demo): five responders in four time
 zones on a weekly schedule, four services of different noisiness, and about
 three incidents a day with lognormal acknowledgement and resolution times,
 escalation re-pages, declared major incidents that pass through monitoring, a
-few reopened incidents and a few acknowledged only after resolving. The same
+few reopened incidents and a few acknowledged only after resolving, and
+postmortems with action items for most declared incidents. The same
 seed gives the same year. Rows go in with a few bulk inserts in one
 transaction; loading twice adds nothing the second time.
 """
@@ -22,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
 
 from tocsin.domain import schedules as schedule_rules
 from tocsin.domain.access import SYSTEM
@@ -30,14 +32,18 @@ from tocsin.services.context import Context
 from tocsin.services.records import audit
 from tocsin.store.db import table_of
 from tocsin.store.models import (
+    ActionItem,
     Alert,
     AuditRecord,
     Counter,
     Incident,
     Integration,
     OutboxMessage,
+    Postmortem,
+    PostmortemIncident,
     Schedule,
     Service,
+    Team,
     TimelineEntry,
     User,
 )
@@ -430,6 +436,7 @@ def _write(ctx: Context, plans: list[_Plan], emails: dict[int, str]) -> None:
         ):
             if values:
                 session.execute(insert(table_of(table)), values)
+        _follow_up(session, plans, base, ids, ctx.clock.now())
         audit(
             session,
             SYSTEM,
@@ -439,6 +446,98 @@ def _write(ctx: Context, plans: list[_Plan], emails: dict[int, str]) -> None:
             object_id=None,
             incidents=len(plans),
         )
+
+
+ITEMS = (
+    ("Alert on the cause, not the symptom", "detect"),
+    ("Add a circuit breaker in front of the dependency", "prevent"),
+    ("Write down the failover steps", "mitigate"),
+    ("Load-test the new limits", "prevent"),
+)
+
+
+def _follow_up(
+    session: Session,
+    plans: list[_Plan],
+    base: int,
+    ids: dict[int, int],
+    now: datetime,
+) -> None:
+    """Postmortems for most declared incidents (published when older than two
+    weeks, mostly) with one to three action items, some done."""
+    rng = random.Random(len(plans))  # noqa: S311 -- repeatable demo data
+    team_id = session.scalar(select(Team.id).where(Team.name == demo.TEAM))
+    chosen = [
+        (base + i, plan)
+        for i, plan in enumerate(plans)
+        if plan.declared is not None and rng.random() < 0.85
+    ]
+    if not chosen:
+        return
+    rows: list[dict[str, Any]] = []
+    for _, plan in chosen:
+        old = now - plan.resolved > timedelta(days=14)
+        published = old and rng.random() < 0.8
+        rows.append(
+            {
+                "title": f"Postmortem: {plan.summary}",
+                "status": "published" if published else "draft",
+                "template_name": "Blameless",
+                "team_id": team_id,
+                "severity": plan.severity,
+                "sections": {},
+                "five_whys": [],
+                "due_at": plan.resolved + timedelta(days=5),
+                "created_by_label": "demo",
+                "created_at": plan.resolved,
+                "updated_at": plan.resolved,
+                "published_at": plan.resolved + timedelta(days=3)
+                if published
+                else None,
+            }
+        )
+    made = (
+        session.execute(
+            insert(table_of(Postmortem)).returning(
+                table_of(Postmortem).c.id, sort_by_parameter_order=True
+            ),
+            rows,
+        )
+        .scalars()
+        .all()
+    )
+    links, items = [], []
+    for postmortem_id, (number, plan), row in zip(made, chosen, rows, strict=True):
+        links.append({"postmortem_id": postmortem_id, "incident_id": ids[number]})
+        published = row["status"] == "published"
+        for title, kind in rng.sample(ITEMS, rng.randint(1, 3)):
+            roll = rng.random()
+            status = (
+                "cancelled"
+                if roll < 0.05
+                else "done"
+                if roll < (0.7 if published else 0.2)
+                else "open"
+            )
+            items.append(
+                {
+                    "postmortem_id": postmortem_id,
+                    "title": title,
+                    "kind": kind,
+                    "priority": "high" if plan.severity == "sev1" else "medium",
+                    "status": status,
+                    "owner_id": plan.person,
+                    "due_at": plan.resolved + timedelta(days=30),
+                    "created_by_label": "demo",
+                    "created_at": plan.resolved,
+                    "updated_at": plan.resolved,
+                    "closed_at": plan.resolved + timedelta(days=20)
+                    if status != "open"
+                    else None,
+                }
+            )
+    session.execute(insert(table_of(PostmortemIncident)), links)
+    session.execute(insert(table_of(ActionItem)), items)
 
 
 def _services_ids(ctx: Context) -> dict[str, tuple[int, int]]:
