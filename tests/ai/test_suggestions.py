@@ -67,6 +67,8 @@ def test_a_trained_model_answers_and_names_its_source(
     says "synthetic" and the owning service stays the rules'; a retraining is
     queued for the worker."""
     trained = suggestions.train(ctx, admin)
+    # Read back from the stored artefact, as another process would.
+    suggestions._loaded.clear()
     number = _open(ctx, "payment gateway rejects every card payment", "b")
 
     found = {s.field: s for s in suggestions.suggestions(ctx, ann, number)}
