@@ -3,6 +3,7 @@ the cross-incident list, with authentication, team scope and problem bodies."""
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import Person, open_incident
@@ -175,3 +176,19 @@ def test_review_through_the_api(
     assert commented.json()["comments"][0]["text"] == "Which customers?"
     assert refused.status_code == 403
     assert published.json()["status"] == "published"
+
+
+def test_the_pdf_export_is_a_download(
+    ctx: Context, client: TestClient, checkout: IntegrationRef, ann: Person
+) -> None:
+    """format=pdf answers a PDF attachment (WeasyPrint, the optional extra)."""
+    pytest.importorskip("weasyprint")
+    created = _start(client, ann, open_incident(ctx, checkout))
+
+    pdf = client.get(
+        f"/api/v1/postmortems/{created['id']}/export?format=pdf", headers=ann.headers
+    )
+
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-")
+    assert "postmortem-" in pdf.headers["content-disposition"]

@@ -79,7 +79,7 @@ def test_action_items_from_the_shell(tocsin: Run, number: int) -> None:
         ("action-item", "add", "1", "x", "--kind", "nope"),
         ("action-item", "add", "1", "x", "--kind", "detect", "--as",
          "vera@example.com"),
-        ("postmortem", "export", "1", "--format", "pdf", "-o", "x.pdf"),
+        ("postmortem", "export", "1", "--format", "docx", "-o", "x.docx"),
     ],
 )  # fmt: skip
 def test_refusals_are_one_error_line(

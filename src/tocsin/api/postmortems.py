@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from tocsin.api.deps import ActorDep, CtxDep
@@ -184,19 +184,27 @@ def update_postmortem(
     operation_id="exportPostmortem",
     summary="The postmortem as Markdown or self-contained HTML",
     response_class=PlainTextResponse,
-    responses={200: {"content": {"text/markdown": {}, "text/html": {}}}, **_READ},
+    responses={
+        200: {"content": {"text/markdown": {}, "text/html": {}, "application/pdf": {}}},
+        **_READ,
+    },
 )
 def export_postmortem(
     ctx: CtxDep,
     actor: ActorDep,
     postmortem_id: Id,
-    format: Annotated[Literal["markdown", "html"], Query()] = "markdown",
-) -> PlainTextResponse:
-    text = postmortems.export(ctx, actor, postmortem_id, format)
-    media = "text/html" if format == "html" else "text/markdown"
-    suffix = "html" if format == "html" else "md"
-    return PlainTextResponse(
-        text,
+    format: Annotated[Literal["markdown", "html", "pdf"], Query()] = "markdown",
+) -> Response:
+    """PDF needs the optional `pdf` extra (WeasyPrint); without it, 400."""
+    content: str | bytes
+    if format == "pdf":
+        content = postmortems.export_pdf(ctx, actor, postmortem_id)
+    else:
+        content = postmortems.export(ctx, actor, postmortem_id, format)
+    media = {"html": "text/html", "pdf": "application/pdf"}.get(format, "text/markdown")
+    suffix = {"html": "html", "pdf": "pdf"}.get(format, "md")
+    return Response(
+        content,
         media_type=media,
         headers={
             "Content-Disposition": (

@@ -143,23 +143,26 @@ def whys(
 @postmortem_app.command("export")
 def export(
     postmortem_id: int = ID,
-    format: str = typer.Option("markdown", help="markdown or html."),
+    format: str = typer.Option("markdown", help="markdown, html or pdf."),
     output: Path = typer.Option(..., "--output", "-o", help="The file to write."),
     as_email: str | None = AS,
 ) -> None:
-    """Write a postmortem to a Markdown or self-contained HTML file."""
+    """Write a postmortem to a Markdown, self-contained HTML or PDF file (PDF
+    needs the `pdf` extra)."""
     with reported():
-        if format not in ("markdown", "html"):
-            raise InvalidInput("--format is markdown or html")
+        if format not in ("markdown", "html", "pdf"):
+            raise InvalidInput("--format is markdown, html or pdf")
         with opened() as ctx:
-            text = postmortems.export(
-                ctx,
-                actor(ctx, as_email),
-                postmortem_id,
-                "html" if format == "html" else "markdown",
-            )
+            who = actor(ctx, as_email)
+            if format == "pdf":
+                content = postmortems.export_pdf(ctx, who, postmortem_id)
+            else:
+                text = postmortems.export(
+                    ctx, who, postmortem_id, "html" if format == "html" else "markdown"
+                )
+                content = text.encode("utf-8")
         try:
-            output.write_text(text, encoding="utf-8")
+            output.write_bytes(content)
         except OSError as error:
             raise InvalidInput(f"cannot write {output}: {error.strerror}") from None
 

@@ -340,6 +340,28 @@ def export(ctx: Context, actor: Actor, postmortem_id: int, fmt: Format) -> str:
     )
 
 
+def export_pdf(ctx: Context, actor: Actor, postmortem_id: int) -> bytes:
+    """The HTML export printed to PDF by WeasyPrint (the optional `pdf` extra,
+    which needs Pango from the system). Nothing is fetched while rendering:
+    the document is self-contained, and any URL in it is refused rather than
+    requested, so a postmortem cannot make the server reach a host."""
+    try:
+        from weasyprint import HTML
+        from weasyprint.urls import URLFetcher
+    except (ImportError, OSError):
+        raise InvalidInput(
+            "PDF export needs WeasyPrint: install Tocsin with the `pdf` extra"
+        ) from None
+
+    class _NoFetching(URLFetcher):  # type: ignore[misc]
+        def fetch(self, url: str, headers: object = None) -> object:
+            raise ValueError(f"a postmortem PDF fetches nothing ({url[:80]})")
+
+    page = export(ctx, actor, postmortem_id, "html")
+    pdf: bytes = HTML(string=page, url_fetcher=_NoFetching()).write_pdf()
+    return pdf
+
+
 _EXPORT_CSS = (
     "body{font-family:system-ui,sans-serif;max-width:50rem;margin:2rem auto;"
     "padding:0 1rem;line-height:1.5}table{border-collapse:collapse}"

@@ -205,3 +205,35 @@ def test_an_incident_shows_its_postmortem(ctx: Context, crew: Crew) -> None:
     found = postmortems.of_incident(ctx, crew.ann, crew.number)
     assert found is not None
     assert found.id == draft.id
+
+
+def test_the_pdf_export_renders_and_fetches_nothing(
+    ctx: Context, crew: Crew, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With WeasyPrint installed the export is a PDF, and a URL in the page is
+    handed to the refusing fetcher rather than requested."""
+    weasyprint = pytest.importorskip("weasyprint")
+    draft = postmortems.create(ctx, crew.ann, [crew.number])
+    postmortems.update(
+        ctx, crew.ann, draft.id, sections={"lessons": "[tracker](http://127.0.0.1:9/)"}
+    )
+    fetched: list[str] = []
+    original = postmortems.export
+
+    def with_image(*args: object) -> str:
+        page = original(*args)  # type: ignore[arg-type]
+        # What a missed sanitiser bug could let through: an outside image.
+        return page.replace("<main>", '<main><img src="http://127.0.0.1:9/x.png">')
+
+    monkeypatch.setattr(postmortems, "export", with_image)
+    real_fetch = weasyprint.urls.URLFetcher.fetch
+    monkeypatch.setattr(
+        weasyprint.urls.URLFetcher,
+        "fetch",
+        lambda self, url, headers=None: fetched.append(url) or real_fetch(self, url),
+    )
+
+    pdf = postmortems.export_pdf(ctx, crew.ann, draft.id)
+
+    assert pdf.startswith(b"%PDF-")
+    assert fetched == []
