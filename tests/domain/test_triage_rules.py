@@ -114,3 +114,16 @@ def test_a_rule_admits_only_its_service_and_severity() -> None:
     assert not rule.admits(8, "critical", {"env": "prod"})
     assert not rule.admits(7, "warning", {"env": "prod"})
     assert not rule.admits(7, "error", {"env": "dev"})
+
+
+def test_a_backtracking_regex_gives_up_instead_of_hanging_intake() -> None:
+    """A trigger regex that backtracks for ever on a label value gives up
+    and counts as no match, so intake is not stalled by it."""
+    matcher = rules.parse_matcher("instance=~(a|aa)+")
+    refusing = rules.parse_matcher("instance!~(a|aa)+")
+    labels = {"instance": "a" * 64 + "!"}
+
+    assert not matcher.matches(labels)
+    assert not refusing.matches(labels)
+    assert matcher.matches({"instance": "aaa"})
+    assert not rules.parse_matcher("instance=~(a+)+$").matches(labels)

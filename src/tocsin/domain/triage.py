@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+import regex
+
 from tocsin.errors import InvalidInput
 
 MAX_KEY = 10
@@ -284,6 +286,8 @@ MATCH_OPERATORS = ("=", "!=", "=~", "!~")
 MAX_MATCHERS = 20
 MAX_LABEL = 200
 MAX_PATTERN = 200
+# Seconds one regex match may take; Python's own `re` cannot be stopped.
+MATCH_TIMEOUT = 0.05
 _MATCHER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*(=~|!~|!=|=)(.*)$", re.S)
 
 
@@ -303,7 +307,14 @@ class Matcher:
             return actual == self.value
         if self.op == "!=":
             return actual != self.value
-        found = re.fullmatch(self.value, actual) is not None
+        try:
+            found = (
+                regex.fullmatch(self.value, actual, timeout=MATCH_TIMEOUT) is not None
+            )
+        except TimeoutError:
+            # A pattern that backtracks for ever on this value must not stall
+            # intake; it counts as no match either way, declaring nothing.
+            return False
         return found if self.op == "=~" else not found
 
     def __str__(self) -> str:
@@ -336,7 +347,8 @@ def check_matcher(matcher: Matcher) -> Matcher:
     if matcher.op in ("=~", "!~"):
         try:
             re.compile(matcher.value)
-        except re.error as error:
+            regex.compile(matcher.value)
+        except (re.error, regex.error) as error:
             raise InvalidInput(
                 f"matcher {matcher.name}{matcher.op}{matcher.value!r} is not a "
                 f"valid regular expression: {error}"
