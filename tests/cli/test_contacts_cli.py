@@ -62,6 +62,24 @@ def test_bad_contact_input_is_one_error_line(tocsin: Run, ctx: Context) -> None:
         assert len(session.scalars(select(ContactMethod)).all()) == 1
 
 
+def test_arguments_that_are_not_utf8_are_one_error_line(
+    tocsin: Run, ctx: Context
+) -> None:
+    """Bytes that are not UTF-8 (Python hands them over as lone surrogates) are
+    refused in an address or a label, not a traceback from the database."""
+    make_user(ctx, "ann@example.com")
+
+    for args in [
+        ("ann@example.com", "email", "ann\udcff@example.com"),
+        ("ann@example.com", "email", "ann@example.org", "--label", "work\udcff"),
+    ]:
+        result = tocsin("contact", "add", *args)
+        assert result.exit_code == 1
+        assert result.stderr.count("error:") == 1
+    with ctx.db.read() as session:
+        assert len(session.scalars(select(ContactMethod)).all()) == 1
+
+
 def test_notification_rules_from_the_shell(tocsin: Run, ctx: Context) -> None:
     """Add, list and remove; an empty list says what happens without rules."""
     make_user(ctx, "ann@example.com")

@@ -3,7 +3,10 @@ starts, only while the incident is unacknowledged; without rules, all at once.""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -149,6 +152,44 @@ def test_a_rule_whose_contact_was_removed_sends_nothing(
 
     assert phone.sms.sent == []
     assert len(phone.email.sent) == 1
+
+
+def test_removing_two_contact_methods_at_once_keeps_one(
+    ctx: Context, ann: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two removals at the same moment cannot take a person's last method: the
+    second waits for the first and then finds one left."""
+    [email] = contacts.list_contacts(ctx, SYSTEM, ann.id)
+    sms = contacts.add_contact(ctx, SYSTEM, ann.id, kind="sms", address="+15551230001")
+    # Both removals meet after their count and before their commit, when the
+    # database lets them run side by side; a removal that waits for the other
+    # gives up meeting and goes on.
+    meeting = threading.Barrier(2)
+    audit = contacts.audit
+
+    def audit_after_meeting(*args: Any, **kwargs: Any) -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            meeting.wait(timeout=2)
+        audit(*args, **kwargs)
+
+    monkeypatch.setattr(contacts, "audit", audit_after_meeting)
+    outcomes: list[str] = []
+
+    def remove(contact_id: int) -> None:
+        try:
+            contacts.remove_contact(ctx, SYSTEM, ann.id, contact_id)
+            outcomes.append("removed")
+        except Conflict:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=remove, args=(c,)) for c in (email.id, sms.id)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(outcomes) == ["refused", "removed"]
+    assert len(contacts.list_contacts(ctx, SYSTEM, ann.id)) == 1
 
 
 def test_the_timeline_says_when_the_later_rules_will_fire(

@@ -35,7 +35,11 @@ _PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _PHONE_SEPARATORS = re.compile(r"[\s().-]")
 # Slack member ids start with U or W; channel ids with C or G.
 _SLACK_ID = re.compile(r"^[UWCG][A-Z0-9]{6,20}$")
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Controls, direction marks, and lone surrogates: a command-line argument that
+# is not UTF-8 arrives as those, and the database cannot store them.
+_CONTROL = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 _OUTBOX = table_of(OutboxMessage)
 
 
@@ -241,6 +245,9 @@ def remove_contact(ctx: Context, actor: Actor, user_id: int, contact_id: int) ->
     may_manage(actor, user_id)
     now = ctx.clock.now()
     with ctx.db.write() as session:
+        # The person's row is locked first, so two removals at once take turns:
+        # each would otherwise count two methods left and leave none.
+        session.scalar(select(User.id).where(User.id == user_id).with_for_update())
         contact = _contact(session, user_id, contact_id)
         remaining = session.scalar(
             select(func.count())
