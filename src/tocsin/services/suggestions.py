@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from tocsin.ai import model as learned
@@ -54,9 +54,22 @@ SYNTHETIC_EXAMPLES = 2000
 MAX_HISTORY = 20_000
 MAX_NUMBER = 2**31 - 1
 
-# The newest model, unpickled once per process and replaced when a newer
-# one is stored (by this process or another).
-_loaded: dict[int, TriageModel] = {}
+# The newest model per database, unpickled once per process and replaced when
+# a newer one is stored (by this process or another).
+_loaded: dict[tuple[str, int], TriageModel] = {}
+
+
+def _key(session: Session, model_id: int) -> tuple[str, int]:
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    return str(engine.url), model_id
+
+
+def _remember(key: tuple[str, int], model: TriageModel) -> None:
+    # Older models of the same database are no longer used.
+    for old in [k for k in _loaded if k[0] == key[0]]:
+        del _loaded[old]
+    _loaded[key] = model
 
 
 @dataclass(frozen=True)
@@ -202,8 +215,7 @@ def _store(
         examples=row.examples,
         history=row.history,
     )
-    _loaded.clear()
-    _loaded[row.id] = trained
+    _remember(_key(session, row.id), trained)
     return _trained(row)
 
 
@@ -255,11 +267,11 @@ def _model(session: Session) -> tuple[int, TriageModel] | None:
     row_id = session.scalar(select(func.max(AiModel.id)))
     if row_id is None:
         return None
-    if row_id not in _loaded:
+    key = _key(session, row_id)
+    if key not in _loaded:
         artefact = session.scalar(select(AiModel.artefact).where(AiModel.id == row_id))
-        _loaded.clear()
-        _loaded[row_id] = TriageModel.load(bytes(artefact or b""))
-    return row_id, _loaded[row_id]
+        _remember(key, TriageModel.load(bytes(artefact or b"")))
+    return row_id, _loaded[key]
 
 
 # --- suggesting -------------------------------------------------------------
