@@ -4,7 +4,7 @@ overrides."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta, timezone
 
 import pytest
 
@@ -289,3 +289,17 @@ def test_ranges_must_be_ordered_aware_and_bounded() -> None:
         rules.check_range(_local(2026, 3, 1, 0, 0), _utc(2026, 3, 2))
     with pytest.raises(InvalidInput):
         rules.check_range(_utc(2026, 1, 1), _utc(2028, 1, 1))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14))),
+        datetime(9999, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-14))),
+    ],
+)
+def test_an_instant_at_the_ends_of_the_calendar_is_refused(value: datetime) -> None:
+    """An instant whose offset pushes it past year 1 or 9999 is refused, not an
+    overflow."""
+    with pytest.raises(InvalidInput):
+        rules.check_instant(value, "the instant")

@@ -183,7 +183,11 @@ def check_instant(value: datetime, what: str) -> datetime:
     """`value` in UTC. Raises InvalidInput when it is naive or out of range."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidInput(f"{what} needs a UTC offset, as 2026-03-02T09:00:00Z")
-    instant = value.astimezone(UTC)
+    try:
+        instant = value.astimezone(UTC)
+    except OverflowError:
+        # Year 1 at +14:00 or year 9999 at -14:00 is no instant in datetime's range.
+        raise InvalidInput(f"{what} must be between 1970 and 2199") from None
     if not EARLIEST <= instant < LATEST:
         raise InvalidInput(f"{what} must be between 1970 and 2199")
 
