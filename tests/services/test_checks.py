@@ -226,6 +226,15 @@ def test_bad_settings_are_refused_and_nothing_stored(
     assert checks.list_checks(local, SYSTEM) == []
 
 
+@pytest.mark.parametrize("url", ["http://127.0.0.1:99999/", "http://127.0.0.1:0/"])
+def test_a_url_with_an_impossible_port_is_refused(local: Context, url: str) -> None:
+    """A port outside 1..65535 is bad input, not a check that always fails."""
+    with pytest.raises(InvalidInput):
+        add(local, url)
+
+    assert checks.list_checks(local, SYSTEM) == []
+
+
 def test_the_worker_runs_a_check_every_interval(
     local: Context,
     site: Site,

@@ -166,6 +166,9 @@ def _checked(ctx: Context, spec: CheckInput) -> CheckInput:
 
     # By its look only: a name is resolved, and vetted again, at every request.
     url = outbound.check_url(ctx.settings, spec.url, resolve=False)
+    port = httpx.URL(url).port
+    if port is not None and not 1 <= port <= 65535:
+        raise InvalidInput(f"port {port} is not between 1 and 65535")
     return CheckInput(
         url=url,
         method=method,
