@@ -18,6 +18,11 @@ from tocsin.domain.postmortems import SECTION_KEYS, SECTIONS
 from tocsin.errors import InvalidInput
 from tocsin.postmortem_schemas import ActionItemRead
 from tocsin.services import action_items, postmortem_review, postmortems, runbooks
+
+# Imported for its flush hook: a resolution by any command (`tocsin incident
+# resolve` too) queues the feedback survey; action_items above does the same
+# for runbook edits closing documentation items.
+from tocsin.services import feedback as _feedback_hook  # noqa: F401
 from tocsin.services.incident_scope import ids_by_name
 
 postmortem_app = typer.Typer(
