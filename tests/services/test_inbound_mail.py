@@ -262,3 +262,14 @@ def test_control_characters_in_a_reported_mail_are_dropped_not_refused(
         report = session.scalars(select(Report)).one()
     assert report.title == "Login [31mbroken"
     assert report.description == "It fails\tfor all users.\nsince 9"
+
+
+def test_control_characters_never_reach_an_alert_mail_incident_title(
+    db_team: Context,
+) -> None:
+    """Terminal escapes in an alert mail's subject are dropped from the title."""
+    receive(db_team, mail("PROBLEM: disk \x1b[2J full\x07"))
+
+    with db_team.db.read() as session:
+        incident = session.scalars(select(Incident)).one()
+    assert incident.title == "PROBLEM: disk [2J full"

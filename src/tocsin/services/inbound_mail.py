@@ -565,7 +565,9 @@ class _HtmlText(HTMLParser):
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.replace("\x00", "").split())
+    # Headers end up in titles shown on terminals and pages: no control
+    # characters (escapes, bells) survive, only single spaces.
+    return _printable(" ".join(text.split()))
 
 
 def _printable(text: str, keep: str = "") -> str:
