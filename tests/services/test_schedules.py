@@ -274,3 +274,14 @@ def test_a_stored_london_office_hours_layer_renders_across_the_spring_change(
         assert schedules.on_call_at(session, schedule_id, _at(30, 16)) == [ann.id]
         assert schedules.on_call_at(session, schedule_id, _at(29, 12)) == [ann.id]
     assert friday == []
+
+
+@pytest.mark.parametrize("name", ["²", "٣", "99999999999"])
+def test_find_by_a_name_of_digits_that_are_no_id_is_not_found(
+    ctx: Context, name: str
+) -> None:
+    """A name of Unicode digits or too many digits is NotFound, not a crash."""
+    make_schedule(ctx)
+
+    with pytest.raises(NotFound):
+        schedules.find(ctx, SYSTEM, name)

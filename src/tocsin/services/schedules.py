@@ -165,10 +165,13 @@ def stored_restriction(restriction: rules.Restriction) -> dict[str, Any]:
 def find(ctx: Context, actor: Actor, name: str) -> int:
     """The id of the schedule called `name` that the actor may see, or of the
     schedule with that number. Raises NotFound."""
+    wanted = name.strip()
+    # isdigit() alone takes "²", which int() refuses: only ASCII digits are an id.
+    is_id = wanted.isascii() and wanted.isdigit() and len(wanted) < 10
     with ctx.db.read() as session:
-        row = session.scalar(select(Schedule).where(Schedule.name == name.strip()))
-        if row is None and name.strip().isdigit() and len(name.strip()) < 10:
-            row = session.get(Schedule, int(name.strip()))
+        row = session.scalar(select(Schedule).where(Schedule.name == wanted))
+        if row is None and is_id:
+            row = session.get(Schedule, int(wanted))
         if row is None or not can_see_team(actor, row.team_id):
             raise NotFound(f"no schedule named {name!r}")
         return row.id
