@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -124,3 +125,48 @@ def test_a_sent_page_is_on_the_timeline(ctx: Context) -> None:
     assert sorted(e.message for e in sent) == [
         f"Page sent to p{i}@example.com by email" for i in range(3)
     ]
+
+
+def test_a_wake_up_before_the_commit_is_not_lost(ctx: Context) -> None:
+    """A page queued by a transaction that commits after waking the worker is
+    sent at once, not after the next poll (here a minute away)."""
+    slow_poll = Context(
+        db=ctx.db,
+        settings=ctx.settings.model_copy(update={"worker_poll_seconds": 60}),
+        clock=ctx.clock,
+    )
+    channel = CountingChannel()
+    stop = threading.Event()
+    worker = threading.Thread(
+        target=Worker(slow_poll, {"email": channel}).run_forever, args=(stop,)
+    )
+    worker.start()
+    try:
+        with slow_poll.db.write() as session:
+            session.add(
+                OutboxMessage(
+                    channel="email",
+                    recipient="ann@example.com",
+                    idempotency_key="late-commit",
+                    next_attempt_at=ctx.clock.now(),
+                    created_at=ctx.clock.now(),
+                )
+            )
+            session.flush()
+            slow_poll.work_queued.set()
+            # Let the worker run its pass before this transaction commits.
+            time.sleep(0.1)
+
+        delivered = threading.Event()
+        for _ in range(200):
+            if channel.sent:
+                delivered.set()
+                break
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        slow_poll.work_queued.set()
+        worker.join(timeout=30)
+
+    assert delivered.is_set()
+    assert channel.sent == ["late-commit"]

@@ -30,6 +30,10 @@ from tocsin.store.models import DeliveryAttempt, Incident, OutboxMessage, Timer
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=120)
+
+# After a wake-up that found nothing: look again after 5 ms, doubling up to 1.28 s.
+_FIRST_LOOK = 0.005
+_LAST_LOOK = 1.28
 BATCH = 20
 
 
@@ -65,16 +69,28 @@ class Worker:
 
     def run_forever(self, stop: threading.Event) -> None:
         log.info("worker started")
+        poll = self.ctx.settings.worker_poll_seconds
+        look_again = 0.0
         while not stop.is_set():
             try:
                 self.ctx.work_queued.clear()
-                self.run_once()
+                handled = self.run_once()
             except Exception:
                 # A database hiccup must not kill paging; log and go round again.
                 log.exception("worker pass failed")
-                stop.wait(self.ctx.settings.worker_poll_seconds)
+                stop.wait(poll)
                 continue
-            self.ctx.work_queued.wait(self.ctx.settings.worker_poll_seconds)
+
+            if look_again and not handled and look_again <= _LAST_LOOK:
+                # Writers wake the worker from inside their transaction, so the
+                # pass right after a wake-up can run before the commit and find
+                # nothing. Look again soon rather than sleep a whole poll.
+                self.ctx.work_queued.wait(look_again)
+                look_again *= 2
+                continue
+
+            woken = self.ctx.work_queued.wait(poll)
+            look_again = _FIRST_LOOK if woken else 0.0
         log.info("worker stopped")
 
     # Timers -------------------------------------------------------------------
