@@ -80,6 +80,23 @@ def test_arguments_that_are_not_utf8_are_one_error_line(
         assert len(session.scalars(select(ContactMethod)).all()) == 1
 
 
+def test_an_id_past_the_database_range_is_not_found(tocsin: Run, ctx: Context) -> None:
+    """A contact or rule id too large for the database is one error line."""
+    make_user(ctx, "ann@example.com")
+    huge = str(2**70)
+
+    for args in [
+        ("contact", "remove", "ann@example.com", huge),
+        ("contact", "test", "ann@example.com", huge),
+        ("notification-rule", "add", "ann@example.com", "--contact", huge),
+        ("notification-rule", "remove", "ann@example.com", huge),
+    ]:
+        result = tocsin(*args)
+        assert result.exit_code == 1, args
+        assert result.stderr.count("error:") == 1
+        assert "has no" in result.stderr
+
+
 def test_notification_rules_from_the_shell(tocsin: Run, ctx: Context) -> None:
     """Add, list and remove; an empty list says what happens without rules."""
     make_user(ctx, "ann@example.com")

@@ -41,6 +41,7 @@ _CONTROL = re.compile(
     "[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
 )
 _OUTBOX = table_of(OutboxMessage)
+MAX_ID = 2**31 - 1
 
 
 class ContactMethodRead(BaseModel):
@@ -170,7 +171,9 @@ def user_by_email(session: Session, email: str) -> User:
 
 
 def _contact(session: Session, user_id: int, contact_id: int) -> ContactMethod:
-    contact = session.get(ContactMethod, contact_id)
+    # An id past the column's range is no row; the driver would raise instead.
+    in_range = 1 <= contact_id <= MAX_ID
+    contact = session.get(ContactMethod, contact_id) if in_range else None
     if contact is None or contact.user_id != user_id:
         raise NotFound(f"user {user_id} has no contact method {contact_id}")
     return contact

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tocsin.domain.access import Actor
 from tocsin.errors import Conflict, InvalidInput, NotFound
-from tocsin.services.contacts import may_manage, user_of
+from tocsin.services.contacts import MAX_ID, may_manage, user_of
 from tocsin.services.context import Context
 from tocsin.services.records import audit
 from tocsin.store.models import ContactMethod, NotificationRule
@@ -82,7 +82,11 @@ def add_rule(
     try:
         with ctx.db.write() as session:
             user_of(session, user_id)
-            contact = session.get(ContactMethod, contact_method_id)
+            contact = (
+                session.get(ContactMethod, contact_method_id)
+                if 1 <= contact_method_id <= MAX_ID
+                else None
+            )
             if contact is None or contact.user_id != user_id:
                 raise NotFound(
                     f"user {user_id} has no contact method {contact_method_id}"
@@ -118,7 +122,8 @@ def remove_rule(ctx: Context, actor: Actor, user_id: int, rule_id: int) -> None:
     may_manage(actor, user_id)
     now = ctx.clock.now()
     with ctx.db.write() as session:
-        rule = session.get(NotificationRule, rule_id)
+        in_range = 1 <= rule_id <= MAX_ID
+        rule = session.get(NotificationRule, rule_id) if in_range else None
         if rule is None or rule.user_id != user_id:
             raise NotFound(f"user {user_id} has no notification rule {rule_id}")
         session.delete(rule)
