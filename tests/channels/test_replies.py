@@ -178,6 +178,27 @@ def test_signatures_with_non_ascii_bytes_are_refused_not_crashed(
     assert status_of(ctx, number) == "triggered"
 
 
+@pytest.mark.parametrize("value", ["9" * 5000, "\u0661\u0662", "-1", ""])
+def test_a_signed_click_naming_no_incident_number_is_refused(
+    ctx: Context, clock: ManualClock, client: TestClient, number: int, value: str
+) -> None:
+    """A button value that is not an incident number is a 400, never a 500."""
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U0ANN0001"},
+        "actions": [{"action_id": "tocsin_acknowledge", "value": value}],
+    }
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    now = int(clock.now().timestamp())
+
+    response = client.post(
+        "/api/v1/intake/slack/actions", content=body, headers=slack_headers(body, now)
+    )
+
+    assert response.status_code == 400
+    assert status_of(ctx, number) == "triggered"
+
+
 def test_a_slack_click_from_a_stranger_is_answered_not_obeyed(
     ctx: Context, clock: ManualClock, client: TestClient, number: int
 ) -> None:
