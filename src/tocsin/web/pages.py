@@ -12,6 +12,7 @@ from tocsin.web.insights import router as insights_router
 from tocsin.web.postmortems import router as postmortems_router
 from tocsin.web.reports import router as reports_router
 from tocsin.web.schedules import router as schedules_router
+from tocsin.web.services_pages import router as services_router
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -23,6 +24,7 @@ router.include_router(live.router)
 router.include_router(action_links.router)
 router.include_router(reports_router)
 router.include_router(schedules_router)
+router.include_router(services_router)
 router.include_router(ai_router)
 router.include_router(postmortems_router)
 router.include_router(insights_router)
