@@ -236,6 +236,19 @@ def test_resolving_a_declared_incident_moves_its_stage_to_resolved(
     assert done.identified_at == first.identified_at
 
 
+def test_a_resolved_incident_cannot_go_back_to_an_open_stage(
+    ctx: Context, ann: Actor, opened: int
+) -> None:
+    """Once resolved, an incident's stage stays resolved: no open stage on it."""
+    declaration.declare_incident(ctx, ann, opened, reason="Customers noticed")
+    incident_triage.set_stage(ctx, ann, opened, "resolved")
+
+    with pytest.raises(Conflict):
+        incident_triage.set_stage(ctx, ann, opened, "monitoring")
+
+    assert incidents.get(ctx, ann, opened).stage == "resolved"
+
+
 def test_viewers_and_other_teams_cannot_triage(ctx: Context, opened: int) -> None:
     """A viewer is forbidden; a responder of another team does not see it."""
     viewer = actor_of(ctx, make_user(ctx, "vic@example.com", role="viewer"))

@@ -369,6 +369,9 @@ def set_stage(
             )
         if incident.stage == target:
             return _read(session, incident)
+        if incident.status == IncidentStatus.RESOLVED:
+            # Status and stage must agree; a resolved incident stays resolved.
+            raise Conflict(f"incident #{number} is resolved; its stage stays resolved")
 
         now = ctx.clock.now()
         previous = incident.stage
