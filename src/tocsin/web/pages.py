@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse
 from tocsin.web import accounts, action_links, home, incidents, live, login
 from tocsin.web.ai import router as ai_router
 from tocsin.web.auth import is_htmx
+from tocsin.web.declare import router as declare_router
 from tocsin.web.insights import router as insights_router
 from tocsin.web.postmortems import router as postmortems_router
 from tocsin.web.reports import router as reports_router
@@ -25,6 +26,7 @@ router.include_router(action_links.router)
 router.include_router(reports_router)
 router.include_router(schedules_router)
 router.include_router(services_router)
+router.include_router(declare_router)
 router.include_router(ai_router)
 router.include_router(postmortems_router)
 router.include_router(insights_router)
