@@ -205,6 +205,21 @@ def test_reports_of_other_teams_services_are_hidden(ctx: Context) -> None:
         reports.get_report(ctx, ops, report.id)
 
 
+def test_a_report_cannot_name_another_teams_service(ctx: Context) -> None:
+    """Naming a service of another team is refused as an unknown service, and
+    nothing is stored."""
+    make_service(ctx, "billing", team="Billing")
+    ops = actor_of(ctx, make_user(ctx, "otto@example.com", teams=("Ops",)))
+    with ctx.db.read() as session:
+        from tocsin.store.models import Service
+
+        billing_id = session.scalar(select(Service.id).where(Service.name == "billing"))
+
+    with pytest.raises(InvalidInput, match="no service"):
+        reports.report_as_staff(ctx, ops, title="Invoices late", service_id=billing_id)
+    assert reports.list_reports(ctx, SYSTEM, ReportFilter()).total == 0
+
+
 def test_customer_reports_are_rate_limited_per_client(
     ctx: Context, clock: ManualClock
 ) -> None:

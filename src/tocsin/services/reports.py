@@ -95,8 +95,14 @@ def create_report(
     ):
         raise InvalidInput("the reporter's email address is not valid")
 
-    if service_id is not None and not _exists(session, Service, service_id):
-        raise InvalidInput(f"no service with id {service_id}")
+    if service_id is not None:
+        service = session.execute(
+            select(Service.team_id).where(Service.id == service_id)
+        ).first()
+        # Another team's service is answered as unknown, as everywhere else, so
+        # a report cannot be used to learn which services exist.
+        if service is None or not can_see_team(actor, service.team_id):
+            raise InvalidInput(f"no service with id {service_id}")
 
     now = ctx.clock.now()
     report = Report(
