@@ -189,3 +189,13 @@ def test_a_bug_keeps_its_traceback(
     result = run_on(database_url)("incident", "list")
 
     assert isinstance(result.exception, ValueError)
+
+
+def test_an_argument_that_is_not_utf8_is_refused_before_any_command(
+    bare: Run,
+) -> None:
+    """Bytes that are not UTF-8 reach Python as lone surrogates; they are one
+    `error:` line and exit 1, not a traceback from the database."""
+    result = bare("user", "add", "u\udcff@example.com", "--name", "U")
+
+    assert_refused(result, "an argument is not valid UTF-8: ...")

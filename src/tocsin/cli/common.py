@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from typer.core import TyperGroup
 
 from tocsin.config import get_settings
-from tocsin.errors import ConfigError, TocsinError
+from tocsin.errors import ConfigError, InvalidInput, TocsinError
 from tocsin.services.context import Context
 from tocsin.store import migrate
 from tocsin.store.db import Database
@@ -182,6 +182,17 @@ class Commands(TyperGroup):
 
     # Typer passes the context class of the click it bundles, which it does not
     # export; the group only hands it on.
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        # Python hands bytes that are not UTF-8 on as lone surrogates, which
+        # no database or terminal takes: refuse them before any command runs.
+        for arg in args:
+            try:
+                arg.encode("utf-8")
+            except UnicodeEncodeError as error:
+                print_error(InvalidInput(f"an argument is not valid UTF-8: {arg!r}"))
+                raise typer.Exit(1) from error
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: Any) -> Any:
         with reported():
             return super().invoke(ctx)
