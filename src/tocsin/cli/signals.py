@@ -361,10 +361,13 @@ def address_add(
     ),
     service: str | None = typer.Option(None, help="The service its mail is about."),
     purpose: str = typer.Option(
-        "alert", help="alert (raise alerts), report (file reports) or reply."
+        "alert",
+        help="alert (raise alerts), report (file reports), reply, or declare "
+        "(responders' mail declares an incident on the service).",
     ),
 ) -> None:
-    """Take mail for an address: alerts on a service, reports, or replies only."""
+    """Take mail for an address: alerts on a service, reports, replies only, or
+    declarations."""
     with reported(), opened() as ctx:
         address = inbound_mail.add_address(
             ctx, OPERATOR, local_part, purpose=purpose, service=service

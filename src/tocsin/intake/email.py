@@ -84,6 +84,8 @@ class MailHandler:
         )
         if outcomes and all(o.result == "unthreaded" for o in outcomes):
             return "550 5.7.1 This address takes only replies to incidents"
+        if outcomes and all(o.result in ("unthreaded", "refused") for o in outcomes):
+            return "550 5.7.1 Only responders of this service may declare here"
         return "250 OK: received"
 
 

@@ -8,6 +8,9 @@ An address (its local part) has a purpose:
   marked `RESOLVED`/`RECOVERY` resolves it.
 - `report`: a mail files a report that waits for triage.
 - `reply`: a mail only threads into an incident; anything else is refused.
+- `declare`: a mail declares an incident on the address's service (subject as
+  title, body as description) when its sender is an active user who may
+  respond on that service; anyone else's mail is refused.
 
 Whatever the purpose, a mail that answers one Tocsin sent (a page) or
 received (In-Reply-To or References naming its Message-ID), or whose subject
@@ -61,7 +64,7 @@ from tocsin.store.models import (
 
 log = logging.getLogger(__name__)
 
-PURPOSES = ("alert", "report", "reply")
+PURPOSES = ("alert", "report", "reply", "declare")
 MAX_NOTE_BODY = 4000
 MAX_REFERENCES = 50
 _RACE_RETRIES = 3
@@ -94,7 +97,8 @@ class Outcome:
     address: str
     # alert | resolved | note | report | duplicate | ignored (an alert address
     # clearing an alert that is not open) | unthreaded (a reply address's mail
-    # that answers nothing)
+    # that answers nothing) | declared | refused (a declare address's mail
+    # from someone who may not declare there)
     result: str
     incident_number: int | None = None
     report_id: int | None = None
@@ -133,6 +137,8 @@ def add_address(
         raise InvalidInput(f"purpose must be one of {', '.join(PURPOSES)}")
     if purpose == "alert" and service is None:
         raise InvalidInput("an alert address needs the service its alerts are on")
+    if purpose == "declare" and service is None:
+        raise InvalidInput("a declare address needs the service it declares on")
     if purpose == "reply" and service is not None:
         raise InvalidInput("a reply address threads into any incident: no service")
 
@@ -308,6 +314,8 @@ def _handle(session: Session, ctx: Context, local: str, mail: ParsedMail) -> Out
         outcome = _alert(session, ctx, address, mail)
     elif address.purpose == "report":
         outcome = _report(session, ctx, actor, address, mail)
+    elif address.purpose == "declare":
+        outcome = _declare(session, ctx, address, mail)
     else:
         outcome = Outcome(local, "unthreaded")
 
@@ -481,6 +489,41 @@ def _report(
         # A From header that is no usable address must not lose the report.
         report = reports.create_report(session, ctx, **{**fields, "reporter_email": ""})
     return Outcome(address.local_part, "report", report_id=report.id)
+
+
+def _declare(
+    session: Session, ctx: Context, address: MailAddress, mail: ParsedMail
+) -> Outcome:
+    """Declare an incident on the address's service as the sender, who must
+    be an active user allowed to respond there; otherwise a refusal."""
+    # Imported here: declaration belongs to triage, which loads after intake.
+    from tocsin.services import declaration
+
+    refused = Outcome(address.local_part, "refused")
+    user = session.scalar(
+        select(User).where(User.email == mail.sender.strip().lower(), User.active)
+    )
+    service = session.get(Service, address.service_id or 0)
+    if user is None or service is None:
+        return refused
+    actor = users.actor_for(session, user, kind="user")
+    if actor.role == Role.VIEWER or not can_see_team(actor, service.team_id):
+        return refused
+
+    title = _printable(mail.subject).strip() or "(no subject)"
+    body = _printable(mail.body.replace("\r\n", "\n"), keep="\n\t").strip()
+    declared = declaration.Declaration(
+        service_id=service.id,
+        title=title[: declaration.MAX_TITLE],
+        reason=f"declared by email from {user.email}",
+        description=body[: declaration.MAX_DESCRIPTION],
+    )
+    try:
+        incident = declaration.declare_in(session, ctx, actor, declared)
+    except InvalidInput:
+        # Checked before anything is written, so nothing is half-stored.
+        return refused
+    return Outcome(address.local_part, "declared", incident.number)
 
 
 def alert_topic(subject: str) -> tuple[str, str]:
