@@ -435,6 +435,39 @@ def _action_items(session: Session, ids: AnySelect) -> CompletionRead:
     return CompletionRead(done=done, total=total, rate=rules.rate(done, total))
 
 
+def incident_metrics(
+    session: Session, incident_ids: Sequence[int]
+) -> list[IncidentMetricsRead]:
+    """The per-incident figures for chosen incidents (a postmortem's), read by
+    the same rules as the report; the caller has already checked access."""
+    chosen = (
+        select(
+            Incident.id,
+            Incident.number,
+            Incident.title,
+            Incident.severity,
+            Incident.created_at,
+            Incident.declared_at,
+            Service.id.label("service_id"),
+            Service.name.label("service_name"),
+        )
+        .join(Service, Service.id == Incident.service_id)
+        .where(Incident.id.in_(list(incident_ids)))
+        .order_by(Incident.created_at, Incident.id)
+    )
+    rows = session.execute(chosen).all()
+    events = _events(session, chosen.with_only_columns(Incident.id))
+    return [
+        _row(
+            row,
+            rules.incident_times(
+                row.created_at, events.get(row.id, []), declared_at=row.declared_at
+            ),
+        )
+        for row in rows
+    ]
+
+
 def _row(row: Any, times: rules.IncidentTimes) -> IncidentMetricsRead:
     return IncidentMetricsRead(
         number=row.number,

@@ -11,12 +11,13 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
+from markupsafe import Markup
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from tocsin import markdown
+from tocsin import charts, markdown
 from tocsin.domain import postmortems as rules
 from tocsin.domain.access import SYSTEM, Actor, Role, can_see_team, require_role
 from tocsin.errors import Conflict, InvalidInput, NotFound
@@ -47,6 +48,9 @@ from tocsin.store.models import (
     Timer,
     User,
 )
+
+if TYPE_CHECKING:
+    from tocsin.services.insights import IncidentMetricsRead
 
 POSTMORTEM_DUE = "postmortem_due"
 MAX_TITLE = 500
@@ -328,16 +332,87 @@ Format = Literal["markdown", "html"]
 def export(ctx: Context, actor: Actor, postmortem_id: int, fmt: Format) -> str:
     """The postmortem as one markdown document, or as a self-contained HTML
     page: sanitised markdown, escaped titles, no scripts or outside assets."""
+    from tocsin.services.insights import incident_metrics
+
     read = get(ctx, actor, postmortem_id)
-    source = as_markdown(read)
+    with ctx.db.read() as session:
+        figures = incident_metrics(
+            session, incident_ids_of(session, read.incident_numbers)
+        )
+    source = as_markdown(read) + metrics_table(figures)
     if fmt == "markdown":
         return source
     title = html.escape(read.title)
+    # The charts are added after the markdown is sanitised (which would drop
+    # SVG): they are built by tocsin.charts, which escapes every label.
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{title}</title><style>{_EXPORT_CSS}</style></head>"
-        f"<body><main>{markdown.render(source)}</main></body></html>\n"
+        f"<body><main>{markdown.render(source)}{metrics_charts(figures)}"
+        "</main></body></html>\n"
     )
+
+
+def incident_ids_of(session: Session, numbers: Sequence[int]) -> list[int]:
+    return list(
+        session.scalars(select(Incident.id).where(Incident.number.in_(numbers)))
+    )
+
+
+_DURATIONS = (
+    ("Time to acknowledge", "minutes_to_acknowledge"),
+    ("Time to mitigate", "minutes_to_mitigate"),
+    ("Time to resolve", "minutes_to_resolve"),
+)
+
+
+def metrics_table(figures: Sequence[IncidentMetricsRead]) -> str:
+    """The figures the HTML export charts, as a markdown table (markdown has
+    no charts). A figure an incident never reached shows as a dash."""
+    if not figures:
+        return ""
+    lines = [
+        "",
+        "## Metrics",
+        "",
+        "| Incident | Time to acknowledge (min) | Time to mitigate (min) "
+        "| Time to resolve (min) | Pages sent | People involved |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for one in figures:
+        cells = [
+            "-" if value is None else f"{value:g}"
+            for value in (
+                one.minutes_to_acknowledge,
+                one.minutes_to_mitigate,
+                one.minutes_to_resolve,
+            )
+        ]
+        lines.append(
+            f"| #{one.number} | {' | '.join(cells)} | {one.pages} | {one.people} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def metrics_charts(figures: Sequence[IncidentMetricsRead]) -> Markup:
+    """One bar chart of durations per incident, then pages sent per incident."""
+    parts: list[Markup] = []
+    for one in figures:
+        bars = [
+            (label, float(value))
+            for label, field in _DURATIONS
+            if (value := getattr(one, field)) is not None
+        ]
+        parts.append(
+            charts.horizontal_bars(f"#{one.number} {one.title}: minutes", bars)
+        )
+    if figures:
+        parts.append(
+            charts.horizontal_bars(
+                "Pages sent", [(f"#{one.number}", float(one.pages)) for one in figures]
+            )
+        )
+    return Markup("").join(parts)
 
 
 def export_pdf(ctx: Context, actor: Actor, postmortem_id: int) -> bytes:
@@ -366,6 +441,8 @@ _EXPORT_CSS = (
     "body{font-family:system-ui,sans-serif;max-width:50rem;margin:2rem auto;"
     "padding:0 1rem;line-height:1.5}table{border-collapse:collapse}"
     "td,th{border:1px solid #ccc;padding:.25rem .5rem}"
+    ".chart-s0{fill:#3a6ea5}.chart-label{font-size:13px;fill:#222}"
+    ".chart-axis{stroke:#999}"
 )
 
 

@@ -7,12 +7,13 @@ from datetime import timedelta
 
 import pytest
 
+from tests.builders import make_integration, trigger
 from tests.services.postmortems.conftest import open_incident
 from tests.services.response.conftest import Crew, outbox, run_worker, timeline
 from tocsin.clock import ManualClock
 from tocsin.domain.access import SYSTEM
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tocsin.services import incidents, notes, postmortems
+from tocsin.services import alerts, incidents, notes, postmortems
 from tocsin.services.context import Context
 
 
@@ -237,3 +238,31 @@ def test_the_pdf_export_renders_and_fetches_nothing(
 
     assert pdf.startswith(b"%PDF-")
     assert fetched == []
+
+
+def test_exports_carry_the_incident_metrics_as_charts_and_a_table(
+    ctx: Context, crew: Crew, clock: ManualClock
+) -> None:
+    """HTML gets escaped SVG bar charts of the durations; markdown a table."""
+    _worked_incident(ctx, crew, clock)
+    integration, _ = make_integration(ctx, "checkout")
+    [outcome] = alerts.ingest(
+        ctx, integration, [trigger("odd", "<b>Odd</b> & co", severity="critical")]
+    )
+    assert outcome.incident_number is not None
+    draft = postmortems.create(ctx, crew.ann, [crew.number, outcome.incident_number])
+
+    page = postmortems.export(ctx, crew.ann, draft.id, "html")
+    document = postmortems.export(ctx, crew.ann, draft.id, "markdown")
+
+    assert page.count("<svg") == 3
+    assert "style=" not in page.split("</head>", 1)[1]
+    assert ">Time to acknowledge<" in page
+    assert ">Time to resolve<" in page
+    assert ">70<" in page
+    assert "<b>Odd" not in page
+    assert "&lt;b&gt;Odd&lt;/b&gt; &amp; co" in page
+    assert "<title>Pages sent</title>" in page
+    assert "| Incident | Time to acknowledge (min) |" in document
+    assert f"| #{crew.number} | 4 | 70 | 70 |" in document
+    assert f"| #{outcome.incident_number} | - | - | - |" in document
