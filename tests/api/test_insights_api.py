@@ -48,6 +48,12 @@ def test_insights_for_a_team_member(
     assert body["incidents"] == 1
     assert body["acknowledge"]["mean_minutes"] == 8.0
     assert body["resolve"]["p90_minutes"] == 20.0
+    assert body["feedback"] == {
+        "answers": 0,
+        "mean_overall": None,
+        "mean_tools": None,
+        "mean_communication": None,
+    }
 
     theirs = client.get("/api/v1/insights", params=SINCE, headers=pete.headers)
     assert theirs.json()["incidents"] == 0

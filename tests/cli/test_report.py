@@ -78,3 +78,36 @@ def test_bad_input_is_one_error_line(
     result = tocsin("report", "--since", SINCE, *args)
     assert result.exit_code == 1
     assert message in result.output
+
+
+def test_table_shows_feedback_averages(
+    tocsin: Run, ctx: Context, history: None
+) -> None:
+    """One answer rated 4, 2 and 5 shows as the team's mean ratings."""
+    from sqlalchemy import insert, select
+
+    from tocsin.store.models import FeedbackAnswer, Incident
+
+    assert "feedback: no answers" in tocsin("report", "--since", SINCE).output
+    with ctx.db.write() as session:
+        incident_id = session.scalars(select(Incident.id)).one()
+        session.execute(
+            insert(FeedbackAnswer).values(
+                incident_id=incident_id,
+                respondent="r1",
+                rating_overall=4,
+                rating_tools=2,
+                rating_communication=5,
+                went_well="",
+                hindered="",
+                answered_at=ctx.clock.now(),
+            )
+        )
+
+    result = tocsin("report", "--since", SINCE)
+
+    assert result.exit_code == 0, result.output
+    assert (
+        "feedback: 1 answers; mean of 5: overall 4.0, tools 2.0, communication 5.0"
+        in result.output
+    )

@@ -8,7 +8,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from tests.builders import (
     actor_of,
@@ -246,3 +246,54 @@ def test_postmortem_and_action_item_completion(ctx: Context, history: None) -> N
     assert (found.postmortems.done, found.postmortems.total) == (1, 2)
     assert (found.action_items.done, found.action_items.total) == (1, 2)
     assert found.action_items.rate == 0.5
+
+
+def test_feedback_is_averaged_over_the_chosen_incidents(
+    ctx: Context, history: None
+) -> None:
+    """Three answers give their count and mean ratings; a filter that chooses
+    no incident, or another team, counts none of them."""
+    from tocsin.store.models import FeedbackAnswer
+
+    with ctx.db.write() as session:
+        first, second = session.scalars(
+            select(Incident.id).order_by(Incident.number).limit(2)
+        ).all()
+        session.execute(
+            insert(FeedbackAnswer),
+            [
+                _answer(ctx, first, "r1", (5, 4, 3)),
+                _answer(ctx, first, "r2", (2, 2, 4)),
+                _answer(ctx, second, "r1", (4, 3, 5)),
+            ],
+        )
+
+    said = insights.compute(ctx, SYSTEM, _period(ctx)).feedback
+
+    assert said.answers == 3
+    assert said.mean_overall == round(11 / 3, 2)
+    assert said.mean_tools == 3.0
+    assert said.mean_communication == 4.0
+    period = _period(ctx)
+    none = insights.compute(
+        ctx, SYSTEM, InsightFilter(period.since, period.until, severity=("sev4",))
+    ).feedback
+    assert (none.answers, none.mean_overall) == (0, None)
+    outsider = actor_of(ctx, make_user(ctx, "out@example.com", teams=("Data",)))
+    assert insights.compute(ctx, outsider, period).feedback.answers == 0
+
+
+def _answer(
+    ctx: Context, incident_id: int, respondent: str, ratings: tuple[int, int, int]
+) -> dict[str, object]:
+    overall, tools, communication = ratings
+    return {
+        "incident_id": incident_id,
+        "respondent": respondent,
+        "rating_overall": overall,
+        "rating_tools": tools,
+        "rating_communication": communication,
+        "went_well": "",
+        "hindered": "",
+        "answered_at": ctx.clock.now(),
+    }

@@ -26,6 +26,8 @@ def test_page_shows_charts_and_escapes_titles(
     assert "1 incident opened" in page.text
     assert page.text.count('<svg class="chart"') == 3
     assert "<img src=x" not in page.text
+    assert "<h2>Feedback</h2>" in page.text
+    assert "No answers" in page.text
     assert 'href="/insights"' in page.text
     assert "style=" not in page.text.split("<main", 1)[-1]
     assert "script-src" in page.headers["content-security-policy"]

@@ -178,3 +178,13 @@ def _print(found: Insights) -> None:
         f"action items done: {_rate(items.done, items.total, items.rate)}",
         highlight=False,
     )
+    said = found.feedback
+    if said.answers:
+        console.print(
+            f"feedback: {said.answers} answers; mean of 5: overall "
+            f"{said.mean_overall}, tools {said.mean_tools}, "
+            f"communication {said.mean_communication}",
+            highlight=False,
+        )
+    else:
+        console.print("feedback: no answers", highlight=False)

@@ -35,6 +35,7 @@ from tocsin.services.context import Context
 from tocsin.store.models import (
     ActionItem,
     Alert,
+    FeedbackAnswer,
     Incident,
     OutboxMessage,
     Postmortem,
@@ -140,6 +141,16 @@ class CompletionRead(BaseModel):
     rate: float | None
 
 
+class FeedbackAggregateRead(BaseModel):
+    """Participants' survey answers over the chosen incidents: mean ratings,
+    1 (bad) to 5 (good); None when nobody answered."""
+
+    answers: int
+    mean_overall: float | None
+    mean_tools: float | None
+    mean_communication: float | None
+
+
 class Insights(BaseModel):
     since: datetime
     until: datetime
@@ -158,6 +169,7 @@ class Insights(BaseModel):
     on_call: list[LoadRead]
     postmortems: CompletionRead
     action_items: CompletionRead
+    feedback: FeedbackAggregateRead
     rows: list[IncidentMetricsRead]
 
 
@@ -218,6 +230,7 @@ def compute(ctx: Context, actor: Actor, where: InsightFilter) -> Insights:
             on_call=_on_call(session, actor, where, ids),
             postmortems=_postmortems(session, ids),
             action_items=_action_items(session, ids),
+            feedback=_feedback(session, ids),
             rows=[_row(row, times[row.id]) for row in rows],
         )
 
@@ -466,6 +479,29 @@ def incident_metrics(
         )
         for row in rows
     ]
+
+
+def _feedback(session: Session, ids: AnySelect) -> FeedbackAggregateRead:
+    """The survey answers about the chosen incidents, averaged in SQL."""
+    answers, overall, tools, communication = session.execute(
+        select(
+            func.count(FeedbackAnswer.id),
+            func.avg(FeedbackAnswer.rating_overall),
+            func.avg(FeedbackAnswer.rating_tools),
+            func.avg(FeedbackAnswer.rating_communication),
+        ).where(FeedbackAnswer.incident_id.in_(ids.scalar_subquery()))
+    ).one()
+    return FeedbackAggregateRead(
+        answers=int(answers),
+        mean_overall=_mean(overall),
+        mean_tools=_mean(tools),
+        mean_communication=_mean(communication),
+    )
+
+
+def _mean(value: object) -> float | None:
+    # PostgreSQL averages integers to a Decimal, SQLite to a float.
+    return None if value is None else round(float(str(value)), 2)
 
 
 def _row(row: Any, times: rules.IncidentTimes) -> IncidentMetricsRead:
