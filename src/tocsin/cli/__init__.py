@@ -7,19 +7,19 @@ import sys
 import typer
 
 from tocsin.cli import catalog, incidents, people, server
-from tocsin.cli.common import Commands
 from tocsin.cli.ai import register as register_ai
+from tocsin.cli.common import Commands
+from tocsin.cli.contacts import register as register_contacts
+from tocsin.cli.escalation import register as register_escalation
+from tocsin.cli.maintenance import register as register_maintenance
+from tocsin.cli.postmortems import register as register_postmortems
 from tocsin.cli.report import register as register_report
 from tocsin.cli.response import register as register_response
 from tocsin.cli.response_docs import register as register_response_docs
-from tocsin.cli.escalation import register as register_escalation
-from tocsin.cli.maintenance import register as register_maintenance
-from tocsin.cli.signals import register as register_signals
-from tocsin.cli.contacts import register as register_contacts
 from tocsin.cli.schedules import register as register_schedules
+from tocsin.cli.signals import register as register_signals
 from tocsin.cli.status_page import register as register_status_page
 from tocsin.cli.triage import register as register_triage
-from tocsin.cli.postmortems import register as register_postmortems
 
 app = typer.Typer(
     cls=Commands,
