@@ -145,7 +145,7 @@ class Settings(BaseSettings):
         default_factory=lambda: {"sev1": 30, "sev2": 60, "sev3": 240},
         description=(
             "Minutes between stakeholder updates per severity, as JSON "
-            "(`{\"sev1\": 30}`); a severity left out has no cadence."
+            '(`{"sev1": 30}`); a severity left out has no cadence.'
         ),
     )
     metrics_token: str = Field(
@@ -205,7 +205,7 @@ class Settings(BaseSettings):
     apprise_targets: dict[str, str] = Field(
         default_factory=dict,
         description=(
-            "Named Apprise URLs, as JSON (`{\"ops\": \"tgram://...\"}`); an "
+            'Named Apprise URLs, as JSON (`{"ops": "tgram://..."}`); an '
             "`apprise` contact method names one."
         ),
     )

@@ -46,5 +46,6 @@ register_response_docs(app)
 register_postmortems(app)
 register_ai(app)
 
+
 def main() -> None:
     sys.exit(app())
