@@ -12,6 +12,7 @@ from tocsin.api.insights import router as insights_router
 from tocsin.api.maintenance import router as maintenance_router
 from tocsin.api.policies import router as policies_router
 from tocsin.api.postmortems import router as postmortems_router
+from tocsin.api.report_suggestions import router as report_suggestions_router
 from tocsin.api.reports import router as reports_router
 from tocsin.api.response import router as response_router
 from tocsin.api.response_catalog import router as response_catalog_router
@@ -29,6 +30,7 @@ router.include_router(response_router)
 router.include_router(response_catalog_router)
 router.include_router(triage_router)
 router.include_router(reports_router)
+router.include_router(report_suggestions_router)
 router.include_router(contacts_router)
 router.include_router(signals_router)
 router.include_router(schedules_router)
