@@ -28,10 +28,10 @@ import httpx
 from pydantic import BaseModel
 from sqlalchemy import delete, event, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from tocsin import outbound
-from tocsin.domain.access import Actor, can_see_team
+from tocsin.domain.access import Actor
 from tocsin.domain.alerts import AlertAction, AlertEvent
 from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.services import alerts
@@ -45,9 +45,10 @@ from tocsin.services.signal_sources import (
     integration_ref,
     require_manager,
     retire_own_integration,
+    visible_of_service,
     visible_service,
 )
-from tocsin.store.models import HttpCheck, HttpCheckResult, Incident, Service, Timer
+from tocsin.store.models import HttpCheck, HttpCheckResult, Incident, Timer
 
 log = logging.getLogger(__name__)
 
@@ -251,17 +252,8 @@ def list_checks(
     ctx: Context, actor: Actor, service: str | None = None
 ) -> list[CheckRead]:
     with ctx.db.read() as session:
-        query = (
-            select(HttpCheck)
-            .join(Service, HttpCheck.service_id == Service.id)
-            .options(selectinload(HttpCheck.service))
-            .order_by(Service.name, HttpCheck.name)
-        )
-        if service is not None:
-            owner = visible_service(session, actor, service)
-            query = query.where(HttpCheck.service_id == owner.id)
-        rows = session.scalars(query).all()
-        return [_read(row) for row in rows if can_see_team(actor, row.service.team_id)]
+        rows = visible_of_service(session, actor, HttpCheck, service)
+        return [_read(row) for row in rows]
 
 
 def get_check(ctx: Context, actor: Actor, service: str, name: str) -> CheckDetail:

@@ -20,9 +20,9 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from tocsin.domain.access import Actor, can_see_team
+from tocsin.domain.access import Actor
 from tocsin.domain.alerts import AlertAction, AlertEvent
 from tocsin.errors import Conflict, NotFound
 from tocsin.services import alerts
@@ -36,9 +36,10 @@ from tocsin.services.signal_sources import (
     integration_ref,
     require_manager,
     retire_own_integration,
+    visible_of_service,
     visible_service,
 )
-from tocsin.store.models import Heartbeat, Incident, Service, Timer
+from tocsin.store.models import Heartbeat, Incident, Timer
 
 TIMER_KIND = HEARTBEAT
 MIN_INTERVAL = 10
@@ -163,17 +164,8 @@ def list_heartbeats(
 ) -> list[HeartbeatRead]:
     """The heartbeats of `service` (or of every service the actor may see)."""
     with ctx.db.read() as session:
-        query = (
-            select(Heartbeat)
-            .join(Service, Heartbeat.service_id == Service.id)
-            .options(selectinload(Heartbeat.service))
-            .order_by(Service.name, Heartbeat.name)
-        )
-        if service is not None:
-            owner = visible_service(session, actor, service)
-            query = query.where(Heartbeat.service_id == owner.id)
-        rows = session.scalars(query).all()
-        return [_read(row) for row in rows if can_see_team(actor, row.service.team_id)]
+        rows = visible_of_service(session, actor, Heartbeat, service)
+        return [_read(row) for row in rows]
 
 
 def remove(ctx: Context, actor: Actor, *, service: str, name: str) -> None:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from tocsin.domain.access import Actor, Role, can_see_team, require_role
 from tocsin.errors import Forbidden, InvalidInput, NotFound
@@ -17,12 +18,15 @@ from tocsin.services import integrations
 from tocsin.services.catalog.common import checked_name
 from tocsin.services.integrations import IntegrationRef
 from tocsin.store.models import Integration, Service
+from tocsin.store.models.signals import Heartbeat, HttpCheck
 
 # Integration kinds of the signals Tocsin raises itself. No intake endpoint
 # takes them, so their (random, never shown) keys open nothing.
 HEARTBEAT = "heartbeat"
 HTTP_CHECK = "http_check"
 EMAIL = "email"
+
+Watched = TypeVar("Watched", Heartbeat, HttpCheck)
 
 _DURATION = re.compile(r"\s*([0-9]{1,9})\s*([smhd]?)\s*", re.IGNORECASE)
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -57,6 +61,24 @@ def visible_service(
     if service is None or not can_see_team(actor, service.team_id):
         raise NotFound(f"no service named {name!r}")
     return service
+
+
+def visible_of_service(
+    session: Session, actor: Actor, model: type[Watched], service: str | None
+) -> list[Watched]:
+    """The heartbeats or checks of `service` (or of every service the actor may
+    see), by service and name."""
+    query = (
+        select(model)
+        .join(Service, model.service_id == Service.id)
+        .options(selectinload(model.service))
+        .order_by(Service.name, model.name)
+    )
+    if service is not None:
+        owner = visible_service(session, actor, service)
+        query = query.where(model.service_id == owner.id)
+    rows = session.scalars(query).all()
+    return [row for row in rows if can_see_team(actor, row.service.team_id)]
 
 
 def require_manager(actor: Actor) -> None:
