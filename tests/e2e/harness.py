@@ -30,6 +30,7 @@ import httpx
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
+from tocsin.services import escalation
 from tocsin.store.db import Database
 from tocsin.store.models import Timer
 
@@ -317,12 +318,19 @@ class Tocsin:
         )
 
     def pending_timers(self, incident_id: int) -> int:
-        """Timers the database holds for an incident, read straight from it."""
+        """Escalation timers the database holds for an incident, read from it.
+
+        Other kinds (a feedback invitation due at resolution, say) come and go
+        on the worker's own time, so counting them would make a test race it.
+        """
         database = Database(self.database_url)
         try:
             with database.read() as session:
                 found = session.scalars(
-                    select(Timer.id).where(Timer.incident_id == incident_id)
+                    select(Timer.id).where(
+                        Timer.incident_id == incident_id,
+                        Timer.kind.in_(escalation.KINDS),
+                    )
                 ).all()
                 return len(found)
         finally:
