@@ -41,11 +41,14 @@ class Actor:
 SYSTEM = Actor(kind="system", label="tocsin", role=Role.ADMIN)
 
 
+def holds(actor: Actor, needed: Role) -> bool:
+    """Whether the actor holds `needed` or a higher role."""
+    return actor.is_system or _RANK[actor.role] >= _RANK[needed]
+
+
 def require_role(actor: Actor, needed: Role) -> None:
     """Raises Forbidden unless the actor holds `needed` or a higher role."""
-    if actor.is_system:
-        return
-    if _RANK[actor.role] < _RANK[needed]:
+    if not holds(actor, needed):
         raise Forbidden(f"this needs the {needed} role; you are {actor.role}")
 
 

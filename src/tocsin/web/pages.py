@@ -5,7 +5,22 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from tocsin.web import accounts, action_links, home, incidents, live, login
+from tocsin.web import (
+    accounts,
+    action_links,
+    audit_log,
+    escalation_pages,
+    home,
+    incident_response,
+    incidents,
+    live,
+    login,
+    oidc,
+    settings,
+    settings_people,
+    settings_response,
+    status_admin,
+)
 from tocsin.web.ai import router as ai_router
 from tocsin.web.auth import is_htmx
 from tocsin.web.declare import router as declare_router
@@ -30,6 +45,14 @@ router.include_router(declare_router)
 router.include_router(ai_router)
 router.include_router(postmortems_router)
 router.include_router(insights_router)
+router.include_router(incident_response.router)
+router.include_router(escalation_pages.router)
+router.include_router(status_admin.router)
+router.include_router(oidc.router)
+router.include_router(settings.router)
+router.include_router(settings_people.router)
+router.include_router(settings_response.router)
+router.include_router(audit_log.router)
 
 
 def error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:

@@ -1,0 +1,7 @@
+"""Web pages: settings_response."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
