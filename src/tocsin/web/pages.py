@@ -16,6 +16,7 @@ from tocsin.web import (
     live,
     login,
     oidc,
+    service_integrations,
     settings,
     settings_people,
     settings_response,
@@ -41,6 +42,7 @@ router.include_router(action_links.router)
 router.include_router(reports_router)
 router.include_router(schedules_router)
 router.include_router(services_router)
+router.include_router(service_integrations.router)
 router.include_router(declare_router)
 router.include_router(ai_router)
 router.include_router(postmortems_router)

@@ -3,7 +3,9 @@ escalation policy's steps, integrations (key prefixes only), maintenance
 windows and a preview of who would be paged when if it alerted at a chosen
 instant.
 
-Read only: services are changed through the API and the CLI. The preview's
+Integrations are added, rotated, disabled and tried from the page
+(web/service_integrations.py); the rest of a service is changed through the
+API and the CLI. The preview's
 instant is entered and shown in UTC, so nobody has to guess which zone a
 bare date and time means.
 """
@@ -18,12 +20,21 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from tocsin.api.deps import CtxDep
-from tocsin.domain.access import can_see_team
+from tocsin.domain.access import Role, can_see_team, holds
 from tocsin.errors import InvalidInput, NotFound
-from tocsin.services import maintenance, preview
+from tocsin.services import (
+    checks,
+    heartbeats,
+    integrations,
+    maintenance,
+    preview,
+    runbooks,
+    sender_config,
+)
 from tocsin.services.catalog.common import policy_read, service_read
+from tocsin.services.context import Context
 from tocsin.store.models import EscalationPolicy, Service
-from tocsin.web.auth import UserDep
+from tocsin.web.auth import UserDep, WebUser
 from tocsin.web.navigation import NAVIGATION, NavItem
 from tocsin.web.templating import render
 
@@ -57,6 +68,21 @@ def service_detail(
     at: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
     """The service and the escalation preview from `at` (UTC), default now."""
+    return service_page(request, ctx, user, service_id, at=at)
+
+
+def service_page(
+    request: Request,
+    ctx: Context,
+    user: WebUser,
+    service_id: int,
+    *,
+    at: str | None = None,
+    integration_problem: str | None = None,
+) -> Response:
+    """The service's page; a refused integration change is shown in its panel
+    and answered with a 400. Raises NotFound for a service the user may not
+    see."""
     with ctx.db.read() as session:
         service = session.get(Service, service_id)
         if service is None or not can_see_team(user.actor, service.team_id):
@@ -75,6 +101,7 @@ def service_detail(
         result = preview.preview(ctx, user.actor, service_id, instant)
     except InvalidInput as error:
         problem = error.detail
+    base_url = ctx.settings.base_url
     context = {
         "user": user,
         "service": read,
@@ -83,8 +110,20 @@ def service_detail(
         "preview": result,
         "problem": problem,
         "at": instant.astimezone(UTC).strftime(LOCAL_FORMAT),
+        "senders": {
+            integration.id: sender_config.snippets(integration.kind, base_url)
+            for integration in read.integrations
+        },
+        "kinds": integrations.KINDS,
+        "placeholder": sender_config.PLACEHOLDER,
+        "may_configure": holds(user.actor, Role.ADMIN),
+        "may_test": holds(user.actor, Role.RESPONDER),
+        "integration_problem": integration_problem,
+        "runbooks": runbooks.list_runbooks(ctx, user.actor, service=read.name),
+        "heartbeats": heartbeats.list_heartbeats(ctx, user.actor, read.name),
+        "checks": checks.list_checks(ctx, user.actor, read.name),
     }
-    status = 400 if problem else 200
+    status = 400 if problem or integration_problem else 200
     return render(request, "services/detail.html", context, status_code=status)
 
 
