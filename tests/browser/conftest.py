@@ -56,6 +56,7 @@ class Site:
     ctx: Context
     keys: dict[str, str]
     server: ServerProcess
+    mailbox: Mailbox
 
     def trigger(self, service: str, dedup_key: str, summary: str) -> None:
         """Send an Events v2 trigger to the service's integration."""
@@ -116,7 +117,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         keys = {
             name: make_integration(ctx, name)[1] for name in ("checkout", "billing")
         }
-        yield Site(base_url=base_url, ctx=ctx, keys=keys, server=server)
+        yield Site(
+            base_url=base_url, ctx=ctx, keys=keys, server=server, mailbox=mailbox
+        )
     finally:
         server.stop()
         mailbox.stop()

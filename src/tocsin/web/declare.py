@@ -26,7 +26,7 @@ from tocsin.web.navigation import NAVIGATION, NavItem
 from tocsin.web.templating import render
 
 router = APIRouter()
-NAVIGATION.append(NavItem("Declare", "/incidents/declare"))
+NAVIGATION.append(NavItem("Declare", "/incidents/declare", order=20))
 
 FIELDS = ("service_id", "title", "severity", "incident_type", "reason")
 

@@ -25,7 +25,7 @@ from tocsin.web.navigation import NAVIGATION, NavItem
 from tocsin.web.templating import render
 
 router = APIRouter()
-NAVIGATION.append(NavItem("Insights", "/insights"))
+NAVIGATION.append(NavItem("Insights", "/insights", order=70))
 
 PERIODS = {"7d": "7 days", "30d": "30 days", "90d": "90 days", "365d": "a year"}
 MAX_ID = 2**31 - 1

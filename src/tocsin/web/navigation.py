@@ -1,7 +1,8 @@
 """The main navigation: one entry per area of the web pages.
 
 An area added later (schedules, services, status page, reports) appends its
-entry to NAVIGATION where its router is included, so base.html needs no edit.
+entry to NAVIGATION where its router is defined, so base.html needs no edit.
+Entries show in `order`, not in the order modules happen to be imported.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 class NavItem:
     label: str
     url: str
+    order: int = 50
 
     def current(self, path: str) -> bool:
         """Whether `path` is this area's page or one below it."""
@@ -22,6 +24,7 @@ class NavItem:
 
 
 NAVIGATION: list[NavItem] = [
-    NavItem("Home", "/"),
-    NavItem("Incidents", "/incidents"),
+    NavItem("Home", "/", order=0),
+    NavItem("Incidents", "/incidents", order=10),
+    NavItem("Reports", "/reports", order=15),
 ]

@@ -28,7 +28,7 @@ from tocsin.web.navigation import NAVIGATION, NavItem
 from tocsin.web.templating import render
 
 router = APIRouter()
-NAVIGATION.append(NavItem("Postmortems", "/postmortems"))
+NAVIGATION.append(NavItem("Postmortems", "/postmortems", order=60))
 
 PmId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Text = Annotated[str, Form(max_length=100_000)]

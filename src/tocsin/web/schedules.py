@@ -23,7 +23,7 @@ from tocsin.web.navigation import NAVIGATION, NavItem
 from tocsin.web.templating import render
 
 router = APIRouter()
-NAVIGATION.append(NavItem("Schedules", "/schedules"))
+NAVIGATION.append(NavItem("Schedules", "/schedules", order=40))
 
 MAX_ID = 2**31 - 1
 

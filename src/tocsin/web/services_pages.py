@@ -39,7 +39,7 @@ from tocsin.web.navigation import NAVIGATION, NavItem
 from tocsin.web.templating import render
 
 router = APIRouter()
-NAVIGATION.append(NavItem("Services", "/services"))
+NAVIGATION.append(NavItem("Services", "/services", order=30))
 
 MAX_ID = 2**31 - 1
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"

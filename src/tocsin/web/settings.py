@@ -18,7 +18,7 @@ from tocsin.web.navigation import NAVIGATION, NavItem
 from tocsin.web.templating import render
 
 router = APIRouter()
-NAVIGATION.append(NavItem("Settings", "/settings"))
+NAVIGATION.append(NavItem("Settings", "/settings", order=90))
 
 
 @dataclass(frozen=True)
