@@ -47,9 +47,7 @@ def _berlin(ctx: Context, world: World) -> int:
 
 def _day(html: str, label: str) -> str:
     """The HTML of the calendar day headed `label` (as "Sun 29 Mar")."""
-    found = re.search(
-        rf'<span class="day-date">{label}.*?</ul>', html, flags=re.DOTALL
-    )
+    found = re.search(rf'<span class="day-date">{label}.*?</ul>', html, flags=re.DOTALL)
     assert found is not None, f"no day {label} on the page"
     return found.group(0)
 
@@ -70,9 +68,10 @@ def test_the_week_view_shows_each_shift_and_who_is_on_call_now(
 
     assert page.status_code == 200
     monday = _day(page.text, "Mon 02 Mar")
-    assert "00:00–09:00" in monday
-    assert "09:00–24:00" in monday
-    assert "Ann" in monday and "Vera" in monday
+    assert "00:00&ndash;09:00" in monday
+    assert "09:00&ndash;24:00" in monday
+    assert "Ann" in monday
+    assert "Vera" in monday
     assert 'class="day day-today"' in page.text
     assert "Vera (vera@example.com)" in page.text
     assert "start=2026-02-23" in page.text
@@ -115,11 +114,11 @@ def test_a_dst_week_shows_the_wall_clock_handoffs(
     )
 
     for label in ("Mon 23 Mar", "Sat 28 Mar", "Sun 29 Mar"):
-        assert "09:00–24:00" in _day(local.text, label)
-        assert "00:00–09:00" in _day(local.text, label)
-    assert "08:00–24:00" in _day(utc.text, "Mon 23 Mar")
-    assert "08:00–24:00" in _day(utc.text, "Sat 28 Mar")
-    assert "07:00–24:00" in _day(utc.text, "Sun 29 Mar")
+        assert "09:00&ndash;24:00" in _day(local.text, label)
+        assert "00:00&ndash;09:00" in _day(local.text, label)
+    assert "08:00&ndash;24:00" in _day(utc.text, "Mon 23 Mar")
+    assert "08:00&ndash;24:00" in _day(utc.text, "Sat 28 Mar")
+    assert "07:00&ndash;24:00" in _day(utc.text, "Sun 29 Mar")
 
 
 def test_the_layout_counts_a_dst_day_as_23_hours() -> None:
@@ -188,7 +187,7 @@ def test_a_responder_adds_an_override_from_the_calendar(
     [override] = schedules.get_schedule(ctx, SYSTEM, schedule_id).overrides
     # London is on summer time (UTC+1) by 6 April.
     assert override.start == datetime(2026, 4, 6, 9, 0, tzinfo=UTC)
-    assert "10:00–18:00" in _day(client.get(landing).text, "Mon 06 Apr")
+    assert "10:00&ndash;18:00" in _day(client.get(landing).text, "Mon 06 Apr")
 
 
 def test_a_prefilled_form_keeps_its_values(

@@ -43,7 +43,7 @@ def test_a_viewer_sees_the_schedule_and_its_coming_days(
     assert shown.status_code == 200
     assert "Vera (vera@example.com)" in shown.text
     assert "Tue 03 Mar" in shown.text
-    assert "09:00–24:00" in shown.text
+    assert "09:00&ndash;24:00" in shown.text
     assert "Someone is on call throughout." in shown.text
 
 

@@ -96,9 +96,7 @@ def edit_step(
         step = _step(typed)
         policies.edit_step(ctx, user.actor, policy_id, step_id, step)
     except (InvalidInput, NotFound, Conflict) as error:
-        return _refused(
-            request, ctx, user, policy_id, error, editing=(step_id, typed)
-        )
+        return _refused(request, ctx, user, policy_id, error, editing=(step_id, typed))
     return _back(policy_id, f"step-{step_id}")
 
 
@@ -199,7 +197,9 @@ def _page(
     context: dict[str, Any] = {
         "user": user,
         "policy": policy,
-        "choices": policies.target_choices(ctx, user.actor) if policy.may_edit else None,
+        "choices": policies.target_choices(ctx, user.actor)
+        if policy.may_edit
+        else None,
         "problem": problem,
         "preview": result,
         "preview_problem": preview_problem,
@@ -257,9 +257,7 @@ def _typed(
 
 def _step(typed: dict[str, Any]) -> StepInput:
     return StepInput(
-        delay_minutes=_whole(
-            typed["delay_minutes"], "the delay", 0, MAX_DELAY_MINUTES
-        ),
+        delay_minutes=_whole(typed["delay_minutes"], "the delay", 0, MAX_DELAY_MINUTES),
         emails=tuple(typed["users"]),
         schedules=tuple(typed["schedules"]),
         teams=tuple(typed["teams"]),

@@ -123,9 +123,7 @@ def period(view: str, around: date, zone: ZoneInfo) -> Period:
         last = after - timedelta(days=1)
         count = (last - first).days + 7 - last.weekday()
     days = tuple(first + timedelta(days=n) for n in range(count))
-    edges = tuple(
-        _day_start(first + timedelta(days=n), zone) for n in range(count + 1)
-    )
+    edges = tuple(_day_start(first + timedelta(days=n), zone) for n in range(count + 1))
     return Period(view, anchor, days, edges[0], edges[-1], edges)
 
 

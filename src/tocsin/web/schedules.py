@@ -294,4 +294,3 @@ def _user_id(user: WebUser) -> int:
 
 def _local(instant: datetime, zone: ZoneInfo) -> str:
     return instant.astimezone(zone).strftime("%a %d %b %H:%M %Z")
-

@@ -123,9 +123,7 @@ def target_choices(ctx: Context, actor: Actor) -> TargetChoices:
             select(User).where(User.active).order_by(User.name, User.id)
         ).all()
         schedules = session.execute(
-            select(Schedule.id, Schedule.name, Schedule.team_id).order_by(
-                Schedule.name
-            )
+            select(Schedule.id, Schedule.name, Schedule.team_id).order_by(Schedule.name)
         ).all()
         teams = session.execute(select(Team.id, Team.name).order_by(Team.name)).all()
     return TargetChoices(
@@ -317,9 +315,7 @@ def _check_step(step: StepInput) -> None:
     if not 0 <= step.delay_minutes <= MAX_DELAY_MINUTES:
         raise InvalidInput(f"the delay must be 0 to {MAX_DELAY_MINUTES} minutes")
     if not 1 <= step.target_count <= MAX_TARGETS:
-        raise InvalidInput(
-            f"a step pages 1 to {MAX_TARGETS} users, schedules or teams"
-        )
+        raise InvalidInput(f"a step pages 1 to {MAX_TARGETS} users, schedules or teams")
     emails = [checked_email(e) for e in step.emails]
     for names in (emails, list(step.schedules), list(step.teams)):
         if len(set(names)) != len(names):
@@ -379,8 +375,7 @@ def _detail(session: Session, actor: Actor, row: EscalationPolicy) -> PolicyDeta
         repeat=row.repeat,
         ack_timeout_minutes=row.ack_timeout_minutes,
         steps=tuple(
-            _step_detail(number, step)
-            for number, step in enumerate(row.steps, start=1)
+            _step_detail(number, step) for number, step in enumerate(row.steps, start=1)
         ),
         services=tuple(
             Named(s.id, s.name) for s in services if can_see_team(actor, s.team_id)
