@@ -362,3 +362,31 @@ def _feed_url(html: str) -> str:
     found = re.search(r'id="new-feed-url" type="text" value="([^"]+)"', html)
     assert found is not None, "no new calendar link on the page"
     return found.group(1).removeprefix("http://tocsin.test")
+
+
+def test_a_link_is_stopped_only_by_its_owner(
+    client: TestClient, ctx: Context, world: World
+) -> None:
+    """Vera stops her link and lands back on the schedule; Ann cannot stop
+    Vera's (not found)."""
+    schedule_id = _london(ctx, world)
+    csrf = log_in(client, world.vera.email)
+    made = _post(client, f"/schedules/{schedule_id}/feed", csrf)
+    page = client.get(f"/schedules/{schedule_id}")
+    feed_id = re.search(r"/schedules/feeds/(\d+)/revoke", page.text)
+    assert feed_id is not None
+
+    with new_client(ctx) as other:
+        ann_csrf = log_in(other, world.ann.email)
+        by_ann = _post(other, f"/schedules/feeds/{feed_id.group(1)}/revoke", ann_csrf)
+    stopped = _post(
+        client,
+        f"/schedules/feeds/{feed_id.group(1)}/revoke",
+        csrf,
+        back=f"/schedules/{schedule_id}#feeds",
+    )
+
+    assert by_ann.status_code == 404
+    assert stopped.status_code == 303
+    assert stopped.headers["location"] == f"/schedules/{schedule_id}#feeds"
+    assert client.get(_feed_url(made.text)).status_code == 404

@@ -25,7 +25,7 @@ from tocsin.services import ical, schedule_edits, schedules
 from tocsin.services.context import Context
 from tocsin.services.schedule_reads import ScheduleDetail
 from tocsin.web import schedule_calendar as calendar
-from tocsin.web.auth import FormUserDep, UserDep, WebUser
+from tocsin.web.auth import FormUserDep, UserDep, WebUser, safe_next
 from tocsin.web.navigation import NAVIGATION, NavItem
 from tocsin.web.templating import render
 
@@ -48,6 +48,19 @@ def renew_own_feed(request: Request, ctx: CtxDep, user: FormUserDep) -> Response
     """A new secret URL for the user's own shifts; the old one stops working."""
     made = ical.renew_feed(ctx, user.actor, user_id=_user_id(user))
     return _list_page(request, ctx, user, new_feed_url=made.url, status_code=201)
+
+
+@router.post("/schedules/feeds/{feed_id}/revoke")
+def revoke_feed(
+    ctx: CtxDep,
+    user: FormUserDep,
+    feed_id: Id,
+    back: Annotated[str, Form(max_length=300)] = "",
+) -> Response:
+    """Stop a calendar link without making a new one; back to the page."""
+    ical.revoke_feed(ctx, user.actor, feed_id)
+    landing = safe_next(back)
+    return RedirectResponse(landing if landing != "/" else "/schedules", 303)
 
 
 @router.get("/schedules/{schedule_id}")
