@@ -87,12 +87,13 @@ def test_a_responder_overrides_a_shift_from_the_calendar(
         expect(page.locator(".override-row")).to_contain_text("Vera Viewer")
         assert errors == [], errors
 
-    with open_page(browser, site, PHONE_375) as (page, errors):
+    # The phone in dark mode: a second look at the colours.
+    with open_page(browser, site, PHONE_375, "dark") as (page, errors):
         log_in(page, "ann@example.com")
         page.goto(f"/schedules/{schedule_id}")
         expect(page.get_by_role("heading", name="Ops primary")).to_be_visible()
         _no_sideways_scroll(page)
-        shoot(page, artifacts, "schedule-week-phone")
+        shoot(page, artifacts, "schedule-week-phone-dark")
         page.goto(f"/schedules/{schedule_id}?view=month")
         _no_sideways_scroll(page)
         assert errors == [], errors

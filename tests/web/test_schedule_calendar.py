@@ -121,6 +121,38 @@ def test_a_dst_week_shows_the_wall_clock_handoffs(
     assert "07:00&ndash;24:00" in _day(utc.text, "Sun 29 Mar")
 
 
+def test_a_night_shift_over_the_change_keeps_its_wall_times(
+    client: TestClient, ctx: Context, world: World
+) -> None:
+    """Twelve-hour shifts at 08:00 and 20:00 Berlin time: the night of the
+    change runs 20:00 to 08:00 on the wall clock (eleven hours), and in UTC
+    the handoffs move from 19:00/07:00 to 18:00/06:00."""
+    ann = user_by_email(ctx, world.ann.email)
+    vera = user_by_email(ctx, world.vera.email)
+    schedule_id = make_schedule(
+        ctx,
+        "Berlin nights",
+        members=[ann, vera],
+        time_zone="Europe/Berlin",
+        shift_unit="hours",
+        shift_count=12,
+        start_local=datetime(2026, 3, 1, 20, 0),  # noqa: DTZ001
+    )
+    log_in(client, world.ann.email)
+
+    local = client.get(f"/schedules/{schedule_id}", params={"start": "2026-03-29"})
+    utc = client.get(
+        f"/schedules/{schedule_id}", params={"start": "2026-03-29", "tz": "utc"}
+    )
+
+    sunday = _day(local.text, "Sun 29 Mar")
+    for piece in ("00:00&ndash;08:00", "08:00&ndash;20:00", "20:00&ndash;24:00"):
+        assert piece in sunday
+    assert "07:00&ndash;19:00" in _day(utc.text, "Sat 28 Mar")
+    for piece in ("00:00&ndash;06:00", "06:00&ndash;18:00", "18:00&ndash;24:00"):
+        assert piece in _day(utc.text, "Sun 29 Mar")
+
+
 def test_the_layout_counts_a_dst_day_as_23_hours() -> None:
     """The calendar's days follow the wall clock: 29 March in Berlin is
     23 hours long, 25 October 25 hours."""
