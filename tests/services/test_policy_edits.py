@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from tests.builders import actor_of, make_service, make_user
+from tests.builders import actor_of, make_schedule, make_service, make_user
 from tocsin.domain.access import SYSTEM, Actor
 from tocsin.errors import Forbidden, InvalidInput, NotFound
 from tocsin.services import preview
@@ -154,3 +154,21 @@ def test_the_preview_follows_an_edited_policy(
         (timedelta(0), ["bob@example.com"]),
         (timedelta(minutes=10), ["ann@example.com"]),
     ]
+
+
+def test_a_schedule_knows_the_policies_paging_it(
+    ctx: Context, setup: tuple[int, int, Actor]
+) -> None:
+    """Only policies the reader may see are named."""
+    policy_id, _, mona = setup
+    ann = make_user(ctx, "ann3@example.com", teams=("Ops",))
+    schedule_id = make_schedule(ctx, "Ops primary", members=[ann])
+    policies.add_step(
+        ctx, mona, policy_id, StepInput(0, (), schedules=("Ops primary",))
+    )
+    outsider = actor_of(ctx, make_user(ctx, "x@example.com", teams=("Payments",)))
+
+    named = policies.paging_schedule(ctx, mona, schedule_id)
+
+    assert [(p.id, p.name) for p in named] == [(policy_id, "checkout policy")]
+    assert policies.paging_schedule(ctx, outsider, schedule_id) == []

@@ -142,6 +142,8 @@ def test_a_step_can_page_a_schedule_and_a_team(
     assert [s.name for s in step.schedules] == ["Ops primary"]
     assert [t.name for t in step.teams] == ["Ops"]
     assert "on call in" in client.get(f"/escalation/{policy_id}").text
+    schedule_page = client.get(f"/schedules/{step.schedules[0].id}")
+    assert f'href="/escalation/{policy_id}">checkout policy' in schedule_page.text
 
 
 def test_bad_step_input_is_refused_with_a_reason(

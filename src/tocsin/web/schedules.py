@@ -22,6 +22,7 @@ from tocsin.api.deps import CtxDep
 from tocsin.domain import schedules as rules
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tocsin.services import ical, schedule_edits, schedules
+from tocsin.services.catalog import policy_edits
 from tocsin.services.context import Context
 from tocsin.services.schedule_reads import ScheduleDetail
 from tocsin.web import schedule_calendar as calendar
@@ -242,6 +243,7 @@ def _detail_page(
         "typed": typed or {"user_id": "", "start": "", "end": ""},
         "problem": problem,
         "feeds": _live_feeds(ctx, user, schedule_id),
+        "paged_by": policy_edits.paging_schedule(ctx, user.actor, schedule_id),
         "new_feed_url": new_feed_url,
         "url": lambda **changes: _calendar_url(schedule_id, {**where, **changes}),
         "local": lambda instant: _local(instant, zone),

@@ -116,6 +116,21 @@ def get_visible(ctx: Context, actor: Actor, policy_id: int) -> PolicyDetail:
         return _detail(session, actor, _visible(session, actor, policy_id))
 
 
+def paging_schedule(ctx: Context, actor: Actor, schedule_id: int) -> list[Named]:
+    """The policies the actor may see with a step paging the schedule's
+    on-call person, by name."""
+    with ctx.db.read() as session:
+        rows = session.execute(
+            select(EscalationPolicy.id, EscalationPolicy.name, EscalationPolicy.team_id)
+            .join(EscalationStep, EscalationStep.policy_id == EscalationPolicy.id)
+            .join(EscalationTarget, EscalationTarget.step_id == EscalationStep.id)
+            .where(EscalationTarget.schedule_id == schedule_id)
+            .distinct()
+            .order_by(EscalationPolicy.name, EscalationPolicy.id)
+        ).all()
+    return [Named(r.id, r.name) for r in rows if can_see_team(actor, r.team_id)]
+
+
 def target_choices(ctx: Context, actor: Actor) -> TargetChoices:
     """The users, schedules and teams a step form offers, each by name."""
     with ctx.db.read() as session:
