@@ -1,5 +1,5 @@
 """Schedule pages: the list with who is on call now and one schedule with its
-coming timeline, both escaped, both only for people who may see the team."""
+calendar, both escaped, both only for people who may see the team."""
 
 from __future__ import annotations
 
@@ -35,15 +35,16 @@ def test_a_viewer_sees_the_schedule_and_its_coming_days(
     log_in(client, world.vera.email)
 
     listed = client.get("/schedules")
-    shown = client.get(f"/schedules/{schedule_id}", params={"days": 3})
+    shown = client.get(f"/schedules/{schedule_id}")
 
     assert listed.status_code == 200
     assert "Ops &lt;b&gt;primary&lt;/b&gt;" in listed.text
     assert "<b>primary</b>" not in listed.text
     assert shown.status_code == 200
     assert "Vera (vera@example.com)" in shown.text
-    assert "Tue 03 Mar 09:00 +0000" in shown.text
-    assert "0 gap(s)" in shown.text
+    assert "Tue 03 Mar" in shown.text
+    assert "09:00&ndash;24:00" in shown.text
+    assert "Someone is on call throughout." in shown.text
 
 
 def test_the_timeline_marks_gaps(
@@ -60,7 +61,7 @@ def test_the_timeline_marks_gaps(
 
     assert detail.layers == []
     assert "1 gap(s)" in shown.text
-    assert 'class="gap"' in shown.text
+    assert 'class="piece gap"' in shown.text
 
 
 def test_another_team_gets_not_found(

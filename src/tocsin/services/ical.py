@@ -66,6 +66,26 @@ def create_feed(
     """A secret calendar URL for `user_id`: one schedule's timeline, or (no
     schedule) that user's own shifts. Only the user themselves or an admin may
     make it, and only for a schedule the user may see."""
+    return _issue(ctx, actor, user_id, schedule_id, replace=False)
+
+
+def renew_feed(
+    ctx: Context, actor: Actor, *, user_id: int, schedule_id: int | None = None
+) -> NewFeed:
+    """As `create_feed`, and in the same transaction revoke the user's other
+    live feeds of the same kind (that schedule, or their own shifts): a
+    leaked or lost URL stops working as the new one is made."""
+    return _issue(ctx, actor, user_id, schedule_id, replace=True)
+
+
+def _issue(
+    ctx: Context,
+    actor: Actor,
+    user_id: int,
+    schedule_id: int | None,
+    *,
+    replace: bool,
+) -> NewFeed:
     _require_self_or_admin(actor, user_id)
     token = secrets.token_urlsafe(32)
 
@@ -76,6 +96,8 @@ def create_feed(
             schedule = session.get(Schedule, schedule_id)
             if schedule is None or not can_see_team(owner, schedule.team_id):
                 raise NotFound(f"no schedule {schedule_id}")
+        if replace:
+            _revoke_alike(session, actor, user_id, schedule_id, now)
         feed = CalendarFeed(
             user_id=user_id,
             schedule_id=schedule_id,
@@ -131,6 +153,39 @@ def revoke_feed(ctx: Context, actor: Actor, feed_id: int) -> FeedRead:
                 object_id=feed.id,
             )
         return _read(feed)
+
+
+def _revoke_alike(
+    session: Session,
+    actor: Actor,
+    user_id: int,
+    schedule_id: int | None,
+    now: datetime,
+) -> None:
+    same_kind = (
+        CalendarFeed.schedule_id.is_(None)
+        if schedule_id is None
+        else CalendarFeed.schedule_id == schedule_id
+    )
+    live = session.scalars(
+        select(CalendarFeed)
+        .where(
+            CalendarFeed.user_id == user_id,
+            CalendarFeed.revoked_at.is_(None),
+            same_kind,
+        )
+        .with_for_update()
+    ).all()
+    for feed in live:
+        feed.revoked_at = now
+        audit(
+            session,
+            actor,
+            at=now,
+            action="calendar_feed.revoke",
+            object_type="calendar_feed",
+            object_id=feed.id,
+        )
 
 
 def calendar(ctx: Context, token: str) -> bytes:

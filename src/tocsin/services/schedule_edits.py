@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tocsin.domain import schedules as rules
 from tocsin.domain.access import Actor, Role, can_see_team, require_role
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tocsin.schemas import UserRef
 from tocsin.services import schedule_reminders
 from tocsin.services.catalog.common import checked_description, checked_name
 from tocsin.services.context import Context
@@ -33,6 +34,7 @@ from tocsin.store.models import (
     ScheduleRotation,
     ScheduleRotationMember,
     Team,
+    TeamMember,
     User,
 )
 
@@ -385,6 +387,31 @@ def remove_override(
         )
         _replan(session, ctx, row.id)
         return detail(session, row, now)
+
+
+def override_people(ctx: Context, actor: Actor, schedule_id: int) -> list[UserRef]:
+    """Whom an override form offers: the active members of the schedule's
+    team and of its layers' rotations, by name. Raises NotFound."""
+    with ctx.db.read() as session:
+        row = session.get(Schedule, schedule_id)
+        if row is None or not can_see_team(actor, row.team_id):
+            raise NotFound(f"no schedule {schedule_id}")
+        in_rotation = (
+            select(ScheduleRotationMember.user_id)
+            .join(
+                ScheduleRotation,
+                ScheduleRotation.id == ScheduleRotationMember.rotation_id,
+            )
+            .join(ScheduleLayer, ScheduleLayer.id == ScheduleRotation.layer_id)
+            .where(ScheduleLayer.schedule_id == schedule_id)
+        )
+        in_team = select(TeamMember.user_id).where(TeamMember.team_id == row.team_id)
+        people = session.scalars(
+            select(User)
+            .where(User.active, or_(User.id.in_(in_rotation), User.id.in_(in_team)))
+            .order_by(User.name, User.id)
+        ).all()
+        return [UserRef.model_validate(user) for user in people]
 
 
 def user_ids(ctx: Context, emails: Sequence[str]) -> list[int]:
