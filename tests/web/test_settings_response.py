@@ -414,6 +414,23 @@ def test_a_manager_writes_and_edits_an_update_template(
     assert SCRIPT not in listing.text
 
 
+def test_a_template_body_sent_with_crlf_line_ends_is_saved(
+    ctx: Context, client: TestClient, mia: str
+) -> None:
+    """Browsers submit a textarea's lines ending in CRLF; the service refuses
+    a bare CR, so the page stores plain newlines."""
+    token = log_in(client, mia)
+
+    added = client.post(
+        "/settings/templates/new",
+        data=template_form(token, body="Impact: {{ impact }}\r\nNext: soon"),
+    )
+
+    assert added.status_code == 303
+    [stored] = updates.list_templates(ctx, SYSTEM)
+    assert stored.body == "Impact: {{ impact }}\nNext: soon"
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
@@ -465,9 +482,10 @@ def test_the_preview_says_why_a_template_fails(client: TestClient, mia: str) -> 
         headers={"HX-Request": "true"},
     )
 
-    assert shown.status_code == 400
+    assert shown.status_code == 200
     assert "the subject" in shown.text
     assert 'role="alert"' in shown.text
+    assert "rs-preview-body" not in shown.text
 
 
 def test_a_responder_neither_previews_nor_saves_templates(

@@ -24,7 +24,7 @@ from tocsin.services.incident_scope import MANAGER
 from tocsin.web import settings_channels, settings_templates, settings_triage
 from tocsin.web.auth import FormUserDep, UserDep, WebUser
 from tocsin.web.settings import SECTIONS, SettingsSection
-from tocsin.web.settings_response_common import refusal_status
+from tocsin.web.settings_response_common import lines, refusal_status
 from tocsin.web.templating import render
 
 router = APIRouter()
@@ -85,9 +85,11 @@ def create_role(
     name: Annotated[str, Form(max_length=1000)] = "",
     description: Annotated[str, Form(max_length=10_000)] = "",
 ) -> Response:
-    typed = {"key": key, "name": name, "description": description}
+    typed = {"key": key, "name": name, "description": lines(description)}
     try:
-        roles.create_role(ctx, user.actor, key=key, name=name, description=description)
+        roles.create_role(
+            ctx, user.actor, key=key, name=name, description=typed["description"]
+        )
     except TocsinError as error:
         return _roles(request, ctx, user, typed, error)
     return RedirectResponse("/settings/roles", status_code=303)
@@ -109,9 +111,11 @@ def update_role(
     name: Annotated[str, Form(max_length=1000)] = "",
     description: Annotated[str, Form(max_length=10_000)] = "",
 ) -> Response:
-    typed = {"key": key, "name": name, "description": description}
+    typed = {"key": key, "name": name, "description": lines(description)}
     try:
-        roles.update_role(ctx, user.actor, key, name=name, description=description)
+        roles.update_role(
+            ctx, user.actor, key, name=name, description=typed["description"]
+        )
     except NotFound:
         raise
     except TocsinError as error:

@@ -32,3 +32,9 @@ def form_id(value: str, what: str) -> int | None:
     if not 0 < chosen <= MAX_ID:
         raise InvalidInput(f"choose a {what}")
     return chosen
+
+
+def lines(value: str) -> str:
+    """A textarea's value with the CRLF line ends browsers submit forms with
+    turned into the newlines the services store (they refuse a bare CR)."""
+    return value.replace("\r\n", "\n")

@@ -24,7 +24,7 @@ from tocsin.services.context import Context
 from tocsin.services.incident_scope import MANAGER
 from tocsin.services.updates import Audience, TemplateInput
 from tocsin.web.auth import FormUserDep, UserDep, WebUser
-from tocsin.web.settings_response_common import MAX_ID, refusal_status
+from tocsin.web.settings_response_common import MAX_ID, lines, refusal_status
 from tocsin.web.templating import render
 
 router = APIRouter()
@@ -99,18 +99,15 @@ def preview_template(
     body: Text = "",
 ) -> Response:
     """The editor's preview region (htmx): the rendered subject and body, or
-    why the template would be refused (400)."""
+    why the template would be refused. Either is a preview, so both answer
+    200: a template half typed is the normal state of an editor, not a failed
+    request (htmx would log every 4xx as an error)."""
     typed = _typed(name or "preview", audience, incident_type, subject, body)
     try:
         shown = updates.preview_template(ctx, user.actor, _input(typed))
     except InvalidInput as error:
         context: dict[str, Any] = {"preview": None, "problem": error.detail}
-        return render(
-            request,
-            "settings/response_template_preview.html",
-            context,
-            status_code=400,
-        )
+        return render(request, "settings/response_template_preview.html", context)
     context = {"preview": shown, "problem": None}
     return render(request, "settings/response_template_preview.html", context)
 
@@ -160,7 +157,7 @@ def _typed(
         "audience": audience,
         "incident_type": incident_type,
         "subject": subject,
-        "body": body,
+        "body": lines(body),
     }
 
 
@@ -236,7 +233,7 @@ async def save_postmortem_template(
     name = str(form.get("name", ""))[:1000]
     new = form.get("new") == "true"
     sections = {
-        key: str(form.get(f"section-{key}", ""))[: postmortems.MAX_SECTION + 1]
+        key: lines(str(form.get(f"section-{key}", "")))[: postmortems.MAX_SECTION + 1]
         for key, _ in postmortem_rules.SECTIONS
     }
     is_default = form.get("is_default") == "true"

@@ -25,7 +25,7 @@ from tocsin.services import triage
 from tocsin.services.context import Context
 from tocsin.triage_schemas import TriageScalesRead
 from tocsin.web.auth import FormUserDep, UserDep, WebUser
-from tocsin.web.settings_response_common import Choice, refusal_status
+from tocsin.web.settings_response_common import Choice, lines, refusal_status
 from tocsin.web.templating import render
 
 router = APIRouter()
@@ -104,7 +104,7 @@ def save_levels(
     # The page puts the blank row for a new level last.
     last = len(key) - 1 if scale not in FIXED_SHAPE else -1
     typed = [
-        LevelRow(k, n, d, e, o, new=i == last, removed=k in remove)
+        LevelRow(k, n, lines(d), lines(e), o, new=i == last, removed=k in remove)
         for i, (k, n, d, e, o) in enumerate(
             zip(key, name, description, examples, order, strict=True)
         )
@@ -236,7 +236,7 @@ def create_type(
             user.actor,
             key=key.strip(),
             name=name,
-            description=description,
+            description=lines(description),
             default_severity=default_severity or None,
         )
     except TocsinError as error:
@@ -283,7 +283,7 @@ def update_type(
             user.actor,
             key,
             name=name,
-            description=description,
+            description=lines(description),
             default_severity=default_severity or None,
             clear_default_severity=not default_severity,
         )
