@@ -32,7 +32,7 @@ from tocsin.response_schemas import (
     TemplateRead,
     UpdateRead,
 )
-from tocsin.services import cadence, status_page, update_subscriptions
+from tocsin.services import cadence, status_page, update_samples, update_subscriptions
 from tocsin.services.context import Context
 from tocsin.services.incident_scope import (
     MANAGER,
@@ -102,7 +102,7 @@ def create_template(ctx: Context, actor: Actor, new: TemplateInput) -> TemplateR
     (or uses what the sandbox forbids) is refused."""
     require_role(actor, MANAGER)
     values = _checked_template(new)
-    _sample_render(ctx, actor, values)
+    update_samples.render(ctx, actor, values)
     with ctx.db.write() as session:
         if session.scalar(
             select(UpdateTemplate.id).where(UpdateTemplate.name == values["name"])
@@ -121,7 +121,7 @@ def replace_template(
 ) -> TemplateRead:
     require_role(actor, MANAGER)
     values = _checked_template(new)
-    _sample_render(ctx, actor, values)
+    update_samples.render(ctx, actor, values)
     with ctx.db.write() as session:
         template = _template(session, template_id)
         taken = session.scalar(
@@ -166,7 +166,7 @@ def preview_template(ctx: Context, actor: Actor, new: TemplateInput) -> Template
     what is wrong."""
     require_role(actor, MANAGER)
     values = _checked_template(new)
-    subject, body, asked = _sample_render(ctx, actor, values)
+    subject, body, asked = update_samples.render(ctx, actor, values)
     return TemplatePreview(subject=subject, body=body, variables=asked)
 
 
@@ -339,40 +339,6 @@ def _values(
     if clash:
         raise InvalidInput(f"variable names taken by Tocsin: {', '.join(clash)}")
     return values | variables
-
-
-def _sample_render(
-    ctx: Context, actor: Actor, template: dict[str, Any]
-) -> tuple[str, str, list[str]]:
-    """The checked template rendered for a sample incident, and the variables
-    the sender must give. A template that fails here would fail when sent, so
-    saving it is refused too."""
-    now = ctx.clock.now()
-    base = ctx.settings.base_url.rstrip("/")
-    values: dict[str, Any] = {
-        "incident": {
-            "number": 42,
-            "title": "Checkout is slow for some customers",
-            "severity": "SEV2",
-            "status": "acknowledged",
-            "stage": "identified",
-            "type": template["incident_type"] or "",
-            "service": "checkout",
-            "opened_at": f"{now:%Y-%m-%d %H:%M} UTC",
-            "url": f"{base}/incidents/42",
-        },
-        "eta": "",
-        "author": actor.label,
-        "now": f"{now:%Y-%m-%d %H:%M} UTC",
-    }
-    asked = message_templates.variables(template["subject"], "the subject")
-    asked |= message_templates.variables(template["body"], "the body")
-    senders = sorted(asked - set(values))
-    values |= {name: f"[{name}]" for name in senders}
-
-    subject = message_templates.render(template["subject"], values, "the subject")
-    body = message_templates.render(template["body"], values, "the body")
-    return subject, body, senders
 
 
 def _checked_variables(variables: dict[str, str]) -> dict[str, str]:

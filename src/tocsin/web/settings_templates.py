@@ -205,7 +205,7 @@ PostmortemName = Annotated[str, Path(min_length=1, max_length=100)]
 
 
 @router.get("/settings/postmortem-templates/new")
-def new_postmortem_template(request: Request, ctx: CtxDep, user: UserDep) -> Response:
+def new_postmortem_template(request: Request, user: UserDep) -> Response:
     require_role(user.actor, Role.ADMIN)
     sections = dict(postmortem_rules.BLAMELESS)
     return _postmortem_editor(request, user, "", sections, False, new=True)

@@ -23,7 +23,7 @@ from tocsin.domain.triage import Level, Scale
 from tocsin.errors import InvalidInput, NotFound, TocsinError
 from tocsin.services import triage
 from tocsin.services.context import Context
-from tocsin.triage_schemas import TriageScalesRead
+from tocsin.triage_schemas import IncidentTypeRead, TriageScalesRead
 from tocsin.web.auth import FormUserDep, UserDep, WebUser
 from tocsin.web.settings_response_common import Choice, lines, refusal_status
 from tocsin.web.templating import render
@@ -307,7 +307,7 @@ def set_type_active(
     return RedirectResponse("/settings/incident-types", status_code=303)
 
 
-def _type(ctx: Context, key: str) -> Any:
+def _type(ctx: Context, key: str) -> IncidentTypeRead:
     for found in triage.list_types(ctx):
         if found.key == key:
             return found
