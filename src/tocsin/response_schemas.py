@@ -141,6 +141,13 @@ class RenderedUpdate(BaseModel):
     body: str
 
 
+class TemplatePreview(RenderedUpdate):
+    """A template rendered for a sample incident; `variables` are the names
+    the sender fills in, shown as `[name]`."""
+
+    variables: list[str]
+
+
 class UpdateRead(_Read):
     id: int
     audience: str

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context as JinjaContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -130,6 +130,13 @@ def check(source: str, what: str) -> None:
             raise InvalidInput(
                 f"{what}, line {inner.lineno}: loops inside loops are not allowed"
             )
+
+
+def variables(source: str, what: str) -> frozenset[str]:
+    """The top-level names `source` reads (Tocsin's values and the sender's
+    variables alike); InvalidInput when it does not parse."""
+    check(source, what)
+    return frozenset(meta.find_undeclared_variables(_ENV.parse(source)))
 
 
 def render(source: str, values: Mapping[str, Any], what: str) -> str:

@@ -154,6 +154,32 @@ def replace_trigger(
     return read
 
 
+def set_enabled(
+    ctx: Context, actor: Actor, trigger_id: int, enabled: bool
+) -> TriggerRead:
+    """Turn a rule on or off, keeping its settings. Admins only."""
+    require_role(actor, Role.ADMIN)
+    with ctx.db.write() as session:
+        row = _locked(session, trigger_id)
+        if row.enabled != enabled:
+            row.enabled = enabled
+            row.updated_at = ctx.clock.now()
+            audit(
+                session,
+                actor,
+                at=row.updated_at,
+                action="declaration_trigger.update",
+                object_type="declaration_trigger",
+                object_id=row.id,
+                name=row.name,
+                enabled=enabled,
+            )
+        session.flush()
+        read = TriggerRead.model_validate(row)
+    forget_cached_rules(ctx)
+    return read
+
+
 def delete_trigger(ctx: Context, actor: Actor, trigger_id: int) -> None:
     require_role(actor, Role.ADMIN)
     with ctx.db.write() as session:

@@ -169,6 +169,47 @@ def update_role(
         return RoleRead.model_validate(role)
 
 
+def move_role(ctx: Context, actor: Actor, key: str, offset: int) -> list[RoleRead]:
+    """Move a role `offset` places in the catalogue's order (negative: up),
+    stopping at either end; retired roles keep their places. Returns the whole
+    catalogue, retired roles included. Needs the manager role."""
+    require_role(actor, MANAGER)
+    if not -MAX_ROLES <= offset <= MAX_ROLES:
+        raise InvalidInput(f"a role moves at most {MAX_ROLES} places")
+
+    with ctx.db.write() as session:
+        ensure_catalogue(session, ctx)
+        role = _role(session, key, lock=True)
+        ordered = list(
+            session.scalars(
+                select(ResponseRole)
+                .order_by(ResponseRole.position, ResponseRole.id)
+                .with_for_update()
+            )
+        )
+        place = ordered.index(role)
+        ordered.remove(role)
+        target = min(max(place + offset, 0), len(ordered))
+        ordered.insert(target, role)
+        # Positions are renumbered 0..n-1, which also mends ties left by
+        # roles added concurrently.
+        for position, row in enumerate(ordered):
+            row.position = position
+        if target != place:
+            audit(
+                session,
+                actor,
+                at=ctx.clock.now(),
+                action="role.move",
+                object_type="response_role",
+                object_id=role.id,
+                key=role.key,
+                position=target,
+            )
+        session.flush()
+        return [RoleRead.model_validate(row) for row in ordered]
+
+
 def assign(
     ctx: Context, actor: Actor, number: int, role_key: str, user_id: int
 ) -> list[RoleHolderRead]:

@@ -28,10 +28,11 @@ from tocsin.domain.access import Actor, Role, require_role
 from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.response_schemas import (
     RenderedUpdate,
+    TemplatePreview,
     TemplateRead,
     UpdateRead,
 )
-from tocsin.services import cadence, status_page, update_subscriptions
+from tocsin.services import cadence, status_page, update_samples, update_subscriptions
 from tocsin.services.context import Context
 from tocsin.services.incident_scope import (
     MANAGER,
@@ -101,6 +102,7 @@ def create_template(ctx: Context, actor: Actor, new: TemplateInput) -> TemplateR
     (or uses what the sandbox forbids) is refused."""
     require_role(actor, MANAGER)
     values = _checked_template(new)
+    update_samples.render(ctx, actor, values)
     with ctx.db.write() as session:
         if session.scalar(
             select(UpdateTemplate.id).where(UpdateTemplate.name == values["name"])
@@ -119,6 +121,7 @@ def replace_template(
 ) -> TemplateRead:
     require_role(actor, MANAGER)
     values = _checked_template(new)
+    update_samples.render(ctx, actor, values)
     with ctx.db.write() as session:
         template = _template(session, template_id)
         taken = session.scalar(
@@ -154,6 +157,17 @@ def list_templates(
                 UpdateTemplate.incident_type == looked_up(incident_type, "type")
             )
         return [TemplateRead.model_validate(row) for row in session.scalars(query)]
+
+
+def preview_template(ctx: Context, actor: Actor, new: TemplateInput) -> TemplatePreview:
+    """What a template, saved or not, says for a made-up incident: the same
+    checks and sandbox as saving and sending, sent nowhere. The sender's own
+    variables show as `[name]`. Needs the manager role; InvalidInput names
+    what is wrong."""
+    require_role(actor, MANAGER)
+    values = _checked_template(new)
+    subject, body, asked = update_samples.render(ctx, actor, values)
+    return TemplatePreview(subject=subject, body=body, variables=asked)
 
 
 def get_template(ctx: Context, actor: Actor, name_or_id: str) -> TemplateRead:
