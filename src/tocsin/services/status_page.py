@@ -116,6 +116,50 @@ def list_groups(ctx: Context) -> list[StatusGroupRead]:
         return [StatusGroupRead.model_validate(row) for row in rows]
 
 
+def edit_group(
+    ctx: Context,
+    actor: Actor,
+    ref: int | str,
+    *,
+    name: str | None = None,
+    position: int | None = None,
+) -> StatusGroupRead:
+    """Rename or move a group; what is not given stays."""
+    require_role(actor, MANAGE)
+    if name is not None:
+        name = check_name(name, "group name")
+    if position is not None:
+        check_position(position)
+    with ctx.db.write() as session:
+        group = find_group(session, ref)
+        changed: list[str] = []
+        if name is not None and name != group.name:
+            if session.scalar(
+                select(StatusComponentGroup.id).where(
+                    StatusComponentGroup.name == name,
+                    StatusComponentGroup.id != group.id,
+                )
+            ):
+                raise Conflict(f"there is already a group {name!r}")
+            group.name = name
+            changed.append("name")
+        if position is not None and position != group.position:
+            group.position = position
+            changed.append("position")
+        if changed:
+            audit(
+                session,
+                actor,
+                at=ctx.clock.now(),
+                action="status_group.edit",
+                object_type="status_group",
+                object_id=group.id,
+                fields=changed,
+            )
+        session.flush()
+        return StatusGroupRead.model_validate(group)
+
+
 def delete_group(ctx: Context, actor: Actor, ref: int | str) -> None:
     """Delete a group; its components stay, in no group."""
     require_role(actor, MANAGE)
