@@ -187,6 +187,13 @@ def list_maintenance(ctx: Context) -> list[StatusMaintenanceRead]:
         return [maintenance_read(row, now) for row in rows]
 
 
+def get_maintenance(ctx: Context, maintenance_id: int) -> StatusMaintenanceRead:
+    """One maintenance window; NotFound when there is none."""
+    now = ctx.clock.now()
+    with ctx.db.read() as session:
+        return maintenance_read(find_maintenance(session, maintenance_id), now)
+
+
 def _check_window(
     starts_at: datetime, ends_at: datetime, now: datetime
 ) -> tuple[datetime, datetime]:
@@ -235,3 +242,4 @@ def _disarm_timers(session: Session, maintenance_id: int, now: datetime) -> None
     for timer in pending:
         if timer.payload.get("maintenance_id") == maintenance_id:
             session.delete(timer)
+
