@@ -134,11 +134,11 @@ def zone(name: str) -> ZoneInfo:
     """The time zone a form names; UTC when it names none."""
     name = name.strip() or "UTC"
     if len(name) > MAX_ZONE or name not in _known_zones():
-        raise InvalidInput(f"{name[:MAX_ZONE]!r} is not a time zone")
+        raise InvalidInput(f"{name[:MAX_ZONE]} is not a known time zone")
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"{name[:MAX_ZONE]!r} is not a time zone") from None
+        raise InvalidInput(f"{name[:MAX_ZONE]} is not a known time zone") from None
 
 
 def local_instant(value: str, tz: ZoneInfo, what: str) -> datetime:

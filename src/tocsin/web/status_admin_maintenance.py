@@ -275,9 +275,11 @@ def _list(
     upcoming = [w for w in windows if w.phase is MaintenancePhase.UPCOMING]
     upcoming.sort(key=lambda w: w.starts_at)
     tz = _chosen_zone(context["typed"])
-    form_keys = {"new"} | {f"cancel-{w.id}" for w in windows}
+    running = [w for w in windows if w.phase is MaintenancePhase.IN_PROGRESS]
+    # A refused cancel shows beside its form, which only unfinished windows have.
+    form_keys = {"new"} | {f"cancel-{w.id}" for w in running + upcoming}
     full = {
-        "running": [w for w in windows if w.phase is MaintenancePhase.IN_PROGRESS],
+        "running": running,
         "upcoming": upcoming,
         "past": [
             w
