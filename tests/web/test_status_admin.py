@@ -67,7 +67,8 @@ def test_the_nav_leads_managers_to_the_components_and_the_public_page(
     assert response.status_code == 200
     assert 'href="/status-admin" aria-current="page">Status page' in response.text
     assert 'href="/status">Public status page' in response.text
-    assert "API" in response.text and "Website" in response.text
+    assert "API" in response.text
+    assert "Website" in response.text
     assert 'action="/status-admin/components"' in response.text
 
 
@@ -654,7 +655,8 @@ def test_a_manager_sees_counts_and_removes_a_subscriber(
     assert page.status_code == 200
     counts = re.findall(r'<span class="count">(\d+)</span>', page.text)
     assert counts == ["2", "1", "1"]
-    assert "reader@example.com" in page.text and "pending" in page.text
+    assert "reader@example.com" in page.text
+    assert "pending" in page.text
 
     removed = client.post(
         f"/status-admin/subscribers/{objects['subscriber']}/remove",
