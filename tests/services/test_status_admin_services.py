@@ -197,3 +197,40 @@ def test_a_maintenance_edit_is_refused_cleanly(
     maintenance.cancel_maintenance(ctx, SYSTEM, window.id)
     with pytest.raises(Conflict):
         maintenance.edit_maintenance(ctx, SYSTEM, window.id, title="Again")
+
+
+def test_components_move_up_and_down_within_their_group(ctx: Context) -> None:
+    """Moving swaps neighbours in the page's order and renumbers the group;
+    the top one does not move up, and other groups keep their positions."""
+    sp.create_group(ctx, SYSTEM, "Core")
+    for name in ("A", "B", "C"):
+        sp.create_component(ctx, SYSTEM, name, group="Core", position=7)
+    sp.create_component(ctx, SYSTEM, "Loose", position=7)
+
+    sp.move_component(ctx, SYSTEM, "C", up=True)
+    sp.move_component(ctx, SYSTEM, "C", up=True)
+    sp.move_component(ctx, SYSTEM, "C", up=True)
+    sp.move_component(ctx, SYSTEM, "A", up=False)
+
+    ordered = [(c.name, c.position) for c in sp.list_components(ctx)]
+    assert ordered == [("C", 0), ("B", 1), ("A", 2), ("Loose", 7)]
+
+
+def test_groups_move_up_and_down(ctx: Context) -> None:
+    for name in ("Core", "Edge", "Web"):
+        sp.create_group(ctx, SYSTEM, name)
+    responder = actor_of(ctx, make_user(ctx, "rita@example.com"))
+
+    sp.move_group(ctx, SYSTEM, "Web", up=True)
+    sp.move_group(ctx, SYSTEM, "Core", up=False)
+    sp.move_group(ctx, SYSTEM, "Core", up=False)
+    with pytest.raises(Forbidden):
+        sp.move_group(ctx, responder, "Core", up=True)
+    with pytest.raises(Forbidden):
+        sp.move_component(ctx, responder, "Core", up=True)
+
+    assert [(g.name, g.position) for g in sp.list_groups(ctx)] == [
+        ("Web", 0),
+        ("Edge", 1),
+        ("Core", 2),
+    ]

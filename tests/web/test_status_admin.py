@@ -162,6 +162,37 @@ def test_a_manager_adds_renames_reorders_and_deletes_a_group(
     assert sp.get_component(ctx, "API").group is None
 
 
+def test_up_and_down_buttons_reorder_components_and_groups(
+    ctx: Context, client: TestClient, manager: str, page_setup: None
+) -> None:
+    token = log_in(client, manager)
+    sp.create_component(ctx, SYSTEM, "Jobs", group="Core")
+    sp.create_group(ctx, SYSTEM, "Edge")
+    api, core = component_id(ctx, "API"), sp.list_groups(ctx)[0].id
+    page = client.get("/status-admin").text
+    assert 'aria-label="Move API down"' in page
+    assert 'aria-label="Move API up"' not in page
+
+    moved = client.post(
+        f"/status-admin/components/{api}/move",
+        data={"csrf_token": token, "direction": "down"},
+    )
+    assert moved.status_code == 303
+    client.post(
+        f"/status-admin/groups/{core}/move",
+        data={"csrf_token": token, "direction": "down"},
+    )
+    assert [c.name for c in sp.list_components(ctx) if c.group] == ["Jobs", "API"]
+    assert [g.name for g in sp.list_groups(ctx)] == ["Edge", "Core"]
+
+    sideways = client.post(
+        f"/status-admin/components/{api}/move",
+        data={"csrf_token": token, "direction": "left"},
+    )
+    assert sideways.status_code == 400
+    assert alert_text(sideways.text) == "Move a component or group up or down."
+
+
 @pytest.mark.parametrize(
     ("path", "form", "message"),
     [
@@ -233,9 +264,11 @@ WRITES = [
     ("/status-admin/components", {"name": "Mine"}),
     ("/status-admin/components/{api}/edit", {"name": "Mine"}),
     ("/status-admin/components/{api}/state", {"state": "major_outage"}),
+    ("/status-admin/components/{api}/move", {"direction": "down"}),
     ("/status-admin/components/{api}/delete", {}),
     ("/status-admin/groups", {"name": "Mine"}),
     ("/status-admin/groups/{core}/edit", {"name": "Mine"}),
+    ("/status-admin/groups/{core}/move", {"direction": "down"}),
     ("/status-admin/groups/{core}/delete", {}),
     (
         "/status-admin/incidents",

@@ -105,6 +105,22 @@ def edit_group(
     return RedirectResponse(f"{HOME}#groups", status_code=303)
 
 
+@router.post("/status-admin/groups/{group_id}/move")
+def move_group(
+    request: Request,
+    ctx: CtxDep,
+    user: FormUserDep,
+    group_id: Id,
+    direction: Short = "",
+) -> Response:
+    """Swap the group with the one above or below it."""
+    try:
+        status_page.move_group(ctx, user.actor, group_id, up=_up(direction))
+    except REFUSED as error:
+        return _refused(request, ctx, user, error, f"group-{group_id}", {})
+    return RedirectResponse(f"{HOME}#group-{group_id}", status_code=303)
+
+
 @router.post("/status-admin/groups/{group_id}/delete")
 def delete_group(
     request: Request, ctx: CtxDep, user: FormUserDep, group_id: Id
@@ -204,6 +220,23 @@ def set_state(
     return RedirectResponse(f"{HOME}#component-{component_id}", status_code=303)
 
 
+@router.post("/status-admin/components/{component_id}/move")
+def move_component(
+    request: Request,
+    ctx: CtxDep,
+    user: FormUserDep,
+    component_id: Id,
+    direction: Short = "",
+) -> Response:
+    """Swap the component with the one above or below it in its group."""
+    try:
+        status_page.move_component(ctx, user.actor, component_id, up=_up(direction))
+    except REFUSED as error:
+        key = f"state-{component_id}"
+        return _refused(request, ctx, user, error, key, {})
+    return RedirectResponse(f"{HOME}#component-{component_id}", status_code=303)
+
+
 @router.post("/status-admin/components/{component_id}/delete")
 def delete_component(
     request: Request, ctx: CtxDep, user: FormUserDep, component_id: Id
@@ -217,6 +250,12 @@ def delete_component(
 
 
 # Rendering -------------------------------------------------------------------
+
+
+def _up(direction: str) -> bool:
+    if direction not in ("up", "down"):
+        raise InvalidInput("move a component or group up or down")
+    return direction == "up"
 
 
 def _refused(
