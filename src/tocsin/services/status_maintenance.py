@@ -242,4 +242,3 @@ def _disarm_timers(session: Session, maintenance_id: int, now: datetime) -> None
     for timer in pending:
         if timer.payload.get("maintenance_id") == maintenance_id:
             session.delete(timer)
-
