@@ -12,6 +12,7 @@ update and maintenance window (see tocsin.services.status_subscribers).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
@@ -75,6 +76,9 @@ from tocsin.store.models.status_page import (
 # starts and when it ends (see tocsin.services.status_maintenance).
 MAINTENANCE_TIMER = "status_maintenance"
 
+# What the page orders by position: components within a group, and groups.
+_Ordered = TypeVar("_Ordered", StatusComponent, StatusComponentGroup)
+
 
 # Groups ----------------------------------------------------------------------
 
@@ -114,6 +118,50 @@ def list_groups(ctx: Context) -> list[StatusGroupRead]:
             )
         )
         return [StatusGroupRead.model_validate(row) for row in rows]
+
+
+def edit_group(
+    ctx: Context,
+    actor: Actor,
+    ref: int | str,
+    *,
+    name: str | None = None,
+    position: int | None = None,
+) -> StatusGroupRead:
+    """Rename or move a group; what is not given stays."""
+    require_role(actor, MANAGE)
+    if name is not None:
+        name = check_name(name, "group name")
+    if position is not None:
+        check_position(position)
+    with ctx.db.write() as session:
+        group = find_group(session, ref)
+        changed: list[str] = []
+        if name is not None and name != group.name:
+            if session.scalar(
+                select(StatusComponentGroup.id).where(
+                    StatusComponentGroup.name == name,
+                    StatusComponentGroup.id != group.id,
+                )
+            ):
+                raise Conflict(f"there is already a group {name!r}")
+            group.name = name
+            changed.append("name")
+        if position is not None and position != group.position:
+            group.position = position
+            changed.append("position")
+        if changed:
+            audit(
+                session,
+                actor,
+                at=ctx.clock.now(),
+                action="status_group.edit",
+                object_type="status_group",
+                object_id=group.id,
+                fields=changed,
+            )
+        session.flush()
+        return StatusGroupRead.model_validate(group)
 
 
 def delete_group(ctx: Context, actor: Actor, ref: int | str) -> None:
@@ -270,6 +318,93 @@ def edit_component(
         )
         session.flush()
         return component_read(session, component)
+
+
+def move_component(
+    ctx: Context, actor: Actor, ref: int | str, *, up: bool
+) -> StatusComponentRead:
+    """Swap the component with its neighbour above (`up`) or below among the
+    components of its group, in the page's order (position, then name). The
+    group is renumbered 0, 1, 2... so the new order is explicit; at the top or
+    the bottom nothing moves."""
+    require_role(actor, MANAGE)
+    with ctx.db.write() as session:
+        component = find_component(session, ref, lock=True)
+        same_group = (
+            StatusComponent.group_id.is_(None)
+            if component.group_id is None
+            else StatusComponent.group_id == component.group_id
+        )
+        siblings = list(
+            session.scalars(
+                select(StatusComponent)
+                .where(same_group)
+                .order_by(StatusComponent.position, StatusComponent.name)
+                .with_for_update()
+            )
+        )
+        now = ctx.clock.now()
+        if _swap(siblings, component, up=up):
+            for component_row in _renumbered(siblings):
+                component_row.updated_at = now
+            audit(
+                session,
+                actor,
+                at=now,
+                action="status_component.move",
+                object_type="status_component",
+                object_id=component.id,
+                up=up,
+            )
+        session.flush()
+        return component_read(session, component)
+
+
+def move_group(ctx: Context, actor: Actor, ref: int | str, *, up: bool) -> None:
+    """Swap the group with its neighbour above or below in the page's order
+    (position, then name), renumbering the groups 0, 1, 2..."""
+    require_role(actor, MANAGE)
+    with ctx.db.write() as session:
+        group = find_group(session, ref)
+        groups = list(
+            session.scalars(
+                select(StatusComponentGroup)
+                .order_by(StatusComponentGroup.position, StatusComponentGroup.name)
+                .with_for_update()
+            )
+        )
+        if _swap(groups, group, up=up):
+            _renumbered(groups)
+            audit(
+                session,
+                actor,
+                at=ctx.clock.now(),
+                action="status_group.move",
+                object_type="status_group",
+                object_id=group.id,
+                up=up,
+            )
+
+
+def _swap(rows: list[_Ordered], row: _Ordered, *, up: bool) -> bool:
+    """Swap `row` with its neighbour in `rows`; False when it has none that way."""
+    at = rows.index(row)
+    other = at - 1 if up else at + 1
+    if not 0 <= other < len(rows):
+        return False
+    rows[at], rows[other] = rows[other], rows[at]
+    return True
+
+
+def _renumbered(rows: list[_Ordered]) -> list[_Ordered]:
+    """Give `rows` the positions 0, 1, 2... in their order; returns those that
+    changed."""
+    changed = []
+    for position, row in enumerate(rows):
+        if row.position != position:
+            row.position = position
+            changed.append(row)
+    return changed
 
 
 def set_component_state(

@@ -339,6 +339,7 @@ MAINTENANCE_NEWS = {
     "started": "Maintenance started",
     "completed": "Maintenance completed",
     "cancelled": "Maintenance cancelled",
+    "rescheduled": "Maintenance rescheduled",
 }
 
 
@@ -346,7 +347,8 @@ def notify_maintenance(
     session: Session, ctx: Context, row: StatusMaintenance, *, news: str
 ) -> int:
     """Queue news of maintenance to confirmed subscribers: `news` is one of
-    MAINTENANCE_NEWS (scheduled, started, completed, cancelled)."""
+    MAINTENANCE_NEWS (scheduled, started, completed, cancelled,
+    rescheduled)."""
     heading = MAINTENANCE_NEWS[news]
     when = f"{row.starts_at:%Y-%m-%d %H:%M} to {row.ends_at:%Y-%m-%d %H:%M} UTC"
     names = ", ".join(component.name for component in row.components)
