@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta, timezone
-from typing import get_args
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,7 +10,6 @@ from fastapi.testclient import TestClient
 from tests.api.conftest import Person, open_incident
 from tests.builders import team_id
 from tests.conftest import START
-from tocsin.api.schemas import Severity
 from tocsin.clock import ManualClock
 from tocsin.domain.access import SYSTEM
 from tocsin.services import incidents
@@ -116,7 +114,7 @@ def test_since_is_inclusive_and_until_exclusive_in_any_offset(
         ({"until": "2026-03-02"}, "query.until"),
         ({"since": "yesterday"}, "query.since"),
         ({"status": "open"}, "query.status.0"),
-        ({"severity": "sev5"}, "query.severity.0"),
+        ({"severity": "SEV5!"}, "query.severity.0"),
         ({"limit": 0}, "query.limit"),
         ({"limit": 501}, "query.limit"),
         ({"offset": -1}, "query.offset"),
@@ -171,7 +169,3 @@ def test_a_listed_incident_carries_its_service_and_people(
     assert item["service"]["name"] == "checkout"
     assert item["severity"] == "sev3"
     assert item["created_at"] == (START + HOUR).isoformat().replace("+00:00", "Z")
-
-
-def test_the_documented_severities_are_the_services_severities() -> None:
-    assert get_args(Severity) == incidents.SEVERITIES

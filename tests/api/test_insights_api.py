@@ -100,12 +100,16 @@ def test_bad_requests_are_problems(client: TestClient, ann: Person) -> None:
         headers=ann.headers,
     )
     assert naive.status_code == 422
-    assert (
-        client.get(
-            "/api/v1/insights", params={"severity": "sev9"}, headers=ann.headers
-        ).status_code
-        == 422
+    # A well-formed key that names no configured level is a semantic error.
+    unknown = client.get(
+        "/api/v1/insights", params={"severity": "sev9"}, headers=ann.headers
     )
+    assert unknown.status_code == 400
+    assert "severity is one of sev1, sev2, sev3, sev4" in unknown.json()["detail"]
+    malformed = client.get(
+        "/api/v1/insights", params={"severity": "SEV 9"}, headers=ann.headers
+    )
+    assert malformed.status_code == 422
     assert (
         client.get(
             "/api/v1/insights", params={"service_id": 4242}, headers=ann.headers

@@ -6,10 +6,11 @@ here, so a route module imports every body it declares from one place.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tocsin.domain.triage import MAX_KEY
 from tocsin.schemas import (
     IncidentDetail,
     IncidentPage,
@@ -35,7 +36,11 @@ __all__ = [
 # name nothing, and refusing it here keeps it away from the driver.
 MAX_ID = 2**31 - 1
 
-Severity = Literal["sev1", "sev2", "sev3", "sev4"]
+# A severity level's key. The levels are configured (sev1-sev4 by default), so a
+# key that names no level is not an error here: it matches no incident.
+Severity = Annotated[
+    str, Field(min_length=1, max_length=MAX_KEY, pattern=r"^[a-z][a-z0-9_-]*$")
+]
 
 
 class _Create(BaseModel):

@@ -136,13 +136,13 @@ def _print(found: Insights) -> None:
 
     weeks = Table(title="Incidents by week")
     weeks.add_column("week of", no_wrap=True)
-    for column in ("all", *insights.SEVERITIES):
+    for column in ("all", *found.severities):
         weeks.add_column(column, justify="right")
     for week in found.weeks:
         weeks.add_row(
             week.week.isoformat(),
             str(week.incidents),
-            *(str(week.by_severity.get(s, 0)) for s in insights.SEVERITIES),
+            *(str(week.by_severity.get(s, 0)) for s in found.severities),
         )
     console.print(weeks)
 

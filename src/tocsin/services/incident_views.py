@@ -10,18 +10,29 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Session, selectinload
 
 from tocsin.domain.access import Actor, Role, can_see_team
 from tocsin.domain.incidents import IncidentStatus
 from tocsin.errors import InvalidInput, NotFound
 from tocsin.schemas import IncidentRead, TimelineEntryRead
+from tocsin.services import triage
 from tocsin.services.context import Context
 from tocsin.store.models import (
     Incident,
@@ -182,7 +193,7 @@ def search(ctx: Context, actor: Actor, where: IncidentQuery) -> IncidentListPage
 
     with ctx.db.read() as session:
         total = session.scalar(select(func.count()).select_from(query.subquery()))
-        ordered = _ordered(query, where.sort, where.after)
+        ordered = _ordered(query, where.sort, where.after, _worst_first(session))
         rows = session.scalars(
             ordered.options(
                 selectinload(Incident.service),
@@ -208,7 +219,27 @@ def search(ctx: Context, actor: Actor, where: IncidentQuery) -> IncidentListPage
     return IncidentListPage(items=items, total=total or 0, next_cursor=next_cursor)
 
 
-def _ordered(query: Q, sort: Sort, after: Cursor | None) -> Q:
+def _worst_first(session: Session) -> Callable[[str | None], ColumnElement[int]]:
+    """An incident's severity as its configured rank (1 is the worst), and the
+    same for a cursor's severity. A key no longer configured ranks after every
+    configured one, so renaming levels never hides an incident."""
+    ranks = triage.severity_ranks(session)
+    unknown = max(ranks.values(), default=0) + 1
+
+    def rank(severity: str | None) -> ColumnElement[int]:
+        if severity is None:
+            return case(ranks, value=Incident.severity, else_=unknown)
+        return literal(ranks.get(severity, unknown))
+
+    return rank
+
+
+def _ordered(
+    query: Q,
+    sort: Sort,
+    after: Cursor | None,
+    rank: Callable[[str | None], ColumnElement[int]],
+) -> Q:
     """`query` in the order of `sort`, from just past `after`. The number is the
     last key of every order, so the order is total and pages never overlap."""
     number = Incident.number
@@ -217,15 +248,13 @@ def _ordered(query: Q, sort: Sort, after: Cursor | None) -> Q:
             query = query.where(number > after.number)
         return query.order_by(number.asc())
     if sort is Sort.SEVERITY:
-        # sev1 is the worst and sorts first as text too.
+        severity = rank(None)
         if after is not None:
+            past = rank(after.severity)
             query = query.where(
-                or_(
-                    Incident.severity > after.severity,
-                    and_(Incident.severity == after.severity, number < after.number),
-                )
+                or_(severity > past, and_(severity == past, number < after.number))
             )
-        return query.order_by(Incident.severity.asc(), number.desc())
+        return query.order_by(severity.asc(), number.desc())
     if sort is Sort.UPDATED:
         if after is not None and after.updated_at is not None:
             query = query.where(
@@ -264,9 +293,10 @@ def home(ctx: Context, actor: Actor, *, limit: int = 10) -> HomeSummary:
             ).group_by(Incident.severity)
         )
         by_severity = {row[0]: int(row[1]) for row in sorted(counted)}
+        severity = _worst_first(session)(None)
         worst = session.scalars(
             base.options(*loads)
-            .order_by(Incident.severity.asc(), Incident.number.desc())
+            .order_by(severity.asc(), Incident.number.desc())
             .limit(limit)
         ).all()
         mine: list[Incident] = []
@@ -280,7 +310,7 @@ def home(ctx: Context, actor: Actor, *, limit: int = 10) -> HomeSummary:
                         )
                     )
                     .options(*loads)
-                    .order_by(Incident.severity.asc(), Incident.number.desc())
+                    .order_by(severity.asc(), Incident.number.desc())
                     .limit(limit)
                 ).all()
             )

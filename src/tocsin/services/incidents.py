@@ -28,7 +28,6 @@ from tocsin.store.models import (
     User,
 )
 
-SEVERITIES = ("sev1", "sev2", "sev3", "sev4")
 MAX_NOTE = 20_000
 
 _INCIDENTS = table_of(Incident)

@@ -30,7 +30,7 @@ from tocsin.domain import schedules as schedule_rules
 from tocsin.domain.access import Actor, Role, can_see_team, require_role
 from tocsin.domain.postmortems import ActionStatus, PostmortemStatus
 from tocsin.errors import InvalidInput, NotFound
-from tocsin.services import schedules
+from tocsin.services import schedules, triage
 from tocsin.services.context import Context
 from tocsin.store.models import (
     ActionItem,
@@ -52,7 +52,6 @@ AnySelect = Select[*tuple[Any, ...]]
 
 MAX_DAYS = 731
 TOP = 10
-SEVERITIES = ("sev1", "sev2", "sev3", "sev4")
 
 _SINCE = re.compile(r"^(\d{1,4})([dw])$")
 
@@ -157,6 +156,9 @@ class Insights(BaseModel):
     team_id: int | None
     service_id: int | None
     severity: list[str]
+    # Every severity the figures break down by: the configured levels worst
+    # first, then any key incidents still carry from an earlier configuration.
+    severities: list[str]
     incidents: int
     declared: int
     reopened: int
@@ -196,11 +198,10 @@ def compute(ctx: Context, actor: Actor, where: InsightFilter) -> Insights:
         raise InvalidInput("the period must end after it starts")
     if where.until - where.since > timedelta(days=MAX_DAYS):
         raise InvalidInput(f"the period is at most {MAX_DAYS} days")
-    unknown = sorted(set(where.severity) - set(SEVERITIES))
-    if unknown:
-        raise InvalidInput(f"severity is one of {', '.join(SEVERITIES)}")
-
     with ctx.db.read() as session:
+        configured = list(triage.severity_ranks(session))
+        if set(where.severity) - set(configured):
+            raise InvalidInput(f"severity is one of {', '.join(configured)}")
         _check_scope(session, actor, where)
         chosen = _chosen(actor, where)
         ids = chosen.with_only_columns(Incident.id)
@@ -212,19 +213,22 @@ def compute(ctx: Context, actor: Actor, where: InsightFilter) -> Insights:
             )
             for row in rows
         }
+        seen = {row.severity for row in rows} - set(configured)
+        severities = configured + sorted(seen)
         return Insights(
             since=where.since,
             until=where.until,
             team_id=where.team_id,
             service_id=where.service_id,
             severity=list(where.severity),
+            severities=severities,
             incidents=len(rows),
             declared=sum(1 for row in rows if row.declared_at is not None),
             reopened=sum(1 for t in times.values() if t.reopens),
             acknowledge=_summary([t.to_acknowledge for t in times.values()]),
             mitigate=_summary([t.to_mitigate for t in times.values()]),
             resolve=_summary([t.to_resolve for t in times.values()]),
-            weeks=_weeks(where, rows),
+            weeks=_weeks(where, rows, severities),
             noisy_services=_noisy_services(rows),
             noisy_alerts=_noisy_alerts(session, ids),
             on_call=_on_call(session, actor, where, ids),
@@ -303,7 +307,9 @@ def _events(session: Session, ids: AnySelect) -> dict[int, list[rules.Event]]:
     return found
 
 
-def _weeks(where: InsightFilter, rows: Sequence[Any]) -> list[WeekRead]:
+def _weeks(
+    where: InsightFilter, rows: Sequence[Any], severities: list[str]
+) -> list[WeekRead]:
     counts: dict[date, Counter[str]] = {
         week: Counter() for week in rules.weeks_between(where.since, where.until)
     }
@@ -313,7 +319,7 @@ def _weeks(where: InsightFilter, rows: Sequence[Any]) -> list[WeekRead]:
         WeekRead(
             week=week,
             incidents=sum(counter.values()),
-            by_severity={s: counter[s] for s in SEVERITIES},
+            by_severity={s: counter[s] for s in severities},
         )
         for week, counter in sorted(counts.items())
     ]

@@ -89,6 +89,18 @@ def load_scales(session: Session) -> Scales:
     return Scales(levels, cells or dict(rules.DEFAULT_MATRIX))
 
 
+def severity_ranks(session: Session) -> dict[str, int]:
+    """The configured severity keys, worst first, with their rank (1 worst)."""
+    levels = load_scales(session).levels[Scale.SEVERITY]
+    return {level.key: level.rank for level in levels}
+
+
+def severity_keys(ctx: Context) -> tuple[str, ...]:
+    """The configured severity keys, worst first."""
+    with ctx.db.read() as session:
+        return tuple(severity_ranks(session))
+
+
 def scales(ctx: Context) -> TriageScalesRead:
     with ctx.db.read() as session:
         return scales_read(load_scales(session))

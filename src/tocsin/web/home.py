@@ -6,8 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from tocsin.api.deps import CtxDep
-from tocsin.services import home_views, incident_views
-from tocsin.services.incidents import SEVERITIES
+from tocsin.services import home_views, incident_views, triage
 from tocsin.web.auth import UserDep
 from tocsin.web.templating import render
 
@@ -19,8 +18,9 @@ def home(request: Request, ctx: CtxDep, user: UserDep) -> Response:
     """Open incidents by severity, the worst ones and the user's own; who is
     on call for the user's teams, their open tasks, and recent changes."""
     summary = incident_views.home(ctx, user.actor)
-    severities = list(SEVERITIES) + sorted(
-        set(summary.open_by_severity) - set(SEVERITIES)
+    configured = triage.severity_keys(ctx)
+    severities = list(configured) + sorted(
+        set(summary.open_by_severity) - set(configured)
     )
     context = {
         "user": user,

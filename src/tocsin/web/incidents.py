@@ -19,10 +19,10 @@ from tocsin.api.deps import CtxDep
 from tocsin.domain.incidents import IncidentAction, IncidentStatus, next_status
 from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.schemas import IncidentDetail, IncidentRead
-from tocsin.services import incident_views, incidents
+from tocsin.services import incident_views, incidents, triage
 from tocsin.services.context import Context
 from tocsin.services.incident_views import Cursor, IncidentQuery, Sort
-from tocsin.services.incidents import MAX_NOTE, SEVERITIES
+from tocsin.services.incidents import MAX_NOTE
 from tocsin.web.auth import FormUserDep, UserDep, WebUser, is_htmx
 from tocsin.web.templating import render, templates
 
@@ -117,9 +117,10 @@ def incident_list(
 ) -> Response:
     """The incidents the user may see, filtered, searched and sorted, a page
     at a time; `after` is the cursor of the page before."""
+    severities = triage.severity_keys(ctx)
     params = ListParams(
         status=_statuses(status or []),
-        severity=_choice(severity, SEVERITIES, "severity"),
+        severity=_choice(severity, severities, "severity"),
         service=service.strip(),
         team=team.strip(),
         since=since.strip(),
@@ -154,7 +155,7 @@ def incident_list(
             )
             for label, wanted in FILTERS
         ],
-        "severities": SEVERITIES,
+        "severities": severities,
         "services": incident_views.visible_services(ctx, user.actor),
         "teams": incident_views.visible_teams(ctx, user.actor),
         "sorts": SORTS,
