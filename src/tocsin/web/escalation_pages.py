@@ -29,7 +29,7 @@ from tocsin.web.navigation import NAVIGATION, NavItem
 from tocsin.web.templating import render
 
 router = APIRouter()
-NAVIGATION.append(NavItem("Escalation", "/escalation"))
+NAVIGATION.append(NavItem("Escalation", "/escalation", order=45))
 
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
