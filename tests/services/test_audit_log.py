@@ -79,9 +79,7 @@ def test_filters_by_actor_action_kind_and_time(
     by_action = audit_log.search(ctx, ADMIN, AuditQuery(action="user.create"))
     by_kind = audit_log.search(ctx, ADMIN, AuditQuery(kind="team"))
     by_actor = audit_log.search(ctx, ADMIN, AuditQuery(actor="TOCS"))
-    by_time = audit_log.search(
-        ctx, ADMIN, AuditQuery(until=start + timedelta(days=1))
-    )
+    by_time = audit_log.search(ctx, ADMIN, AuditQuery(until=start + timedelta(days=1)))
     nobody = audit_log.search(ctx, ADMIN, AuditQuery(actor="%"))
 
     assert [e.action for e in by_action.entries] == ["user.create"]
