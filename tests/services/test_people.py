@@ -3,16 +3,19 @@ credential ended, team membership, and the last active admin kept."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 
 from tests.builders import make_user
+from tests.e2e.harness import wait_for
 from tocsin.domain.access import SYSTEM, Actor, Role
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from tocsin.services import accounts, people, users
 from tocsin.services.catalog.policies import create_team
 from tocsin.services.context import Context
-from tocsin.store.models import AuditRecord, OutboxMessage, PasswordReset
+from tocsin.store.models import AuditRecord, OutboxMessage, PasswordReset, User
 
 PASSWORD = "correct horse battery"
 
@@ -239,3 +242,46 @@ def test_an_account_takes_a_password_or_a_link_not_both(ctx: Context) -> None:
         )
 
     assert [p.email for p in people.list_people(ctx, ada)] == ["ada@example.com"]
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(
+    ctx: Context,
+) -> None:
+    """While one demotion is open (its row locked, not yet committed), the
+    other waits for it, then sees it and is refused: never zero admins."""
+    if ctx.db.is_sqlite:
+        pytest.skip("SQLite runs one write transaction at a time")
+    ada = make_user(ctx, "ada@example.com", role="admin")
+    bob = make_user(ctx, "bob@example.com", role="admin")
+    outcome: list[BaseException | None] = []
+
+    def demote_bob() -> None:
+        try:
+            people.change_role(ctx, SYSTEM, bob.id, "responder")
+            outcome.append(None)
+        except Conflict as error:
+            outcome.append(error)
+
+    with ctx.db.write() as session:
+        session.execute(update(User).where(User.id == ada.id).values(role="responder"))
+        other = threading.Thread(target=demote_bob)
+        other.start()
+        wait_for(lambda: _lock_waiters(ctx), what="the second demotion to wait")
+    other.join(timeout=30)
+
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], Conflict)
+    assert people.get_person(ctx, SYSTEM, bob.id).role == "admin"
+
+
+def _lock_waiters(ctx: Context) -> int:
+    with ctx.db.read() as session:
+        return int(
+            session.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+            )
+            or 0
+        )

@@ -365,7 +365,7 @@ def test_adding_a_member_twice_or_nobody_is_refused(
         data={"csrf_token": csrf, "user_id": str(world.ann.id)},
     )
     nobody = client.post(
-        f"/settings/teams/{ops}/members", data={"csrf_token": csrf, "user_id": "x"}
+        f"/settings/teams/{ops}/members", data={"csrf_token": csrf, "user_id": "²"}
     )
     no_csrf = client.post(
         f"/settings/teams/{ops}/members/{world.ann.id}/remove", data={}

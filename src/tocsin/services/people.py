@@ -99,12 +99,13 @@ def change_role(ctx: Context, actor: Actor, user_id: int, role: str) -> PersonRo
 
     now = ctx.clock.now()
     with ctx.db.write() as session:
+        admins = _lock_admins(session)
         user = _user(session, user_id, lock=True)
         before = user.role
         if before == role:
             return _person(user, _team_names(session, user_id).get(user_id, ()))
         if before == Role.ADMIN and user.active:
-            _keep_an_admin(session, user, "demote")
+            _keep_an_admin(admins, user, "demote")
         user.role = role
         audit(
             session,
@@ -132,6 +133,7 @@ def set_active(ctx: Context, actor: Actor, user_id: int, active: bool) -> Person
 
     now = ctx.clock.now()
     with ctx.db.write() as session:
+        admins = _lock_admins(session)
         user = _user(session, user_id, lock=True)
         teams = _team_names(session, user_id).get(user_id, ())
         if user.active == active:
@@ -139,7 +141,7 @@ def set_active(ctx: Context, actor: Actor, user_id: int, active: bool) -> Person
 
         if not active:
             if user.role == Role.ADMIN:
-                _keep_an_admin(session, user, "deactivate")
+                _keep_an_admin(admins, user, "deactivate")
             ended = _revoke_credentials(session, user.id, now)
             user.active = False
             audit(
@@ -243,20 +245,27 @@ def remove_member(ctx: Context, actor: Actor, team_id: int, user_id: int) -> Non
 # Helpers ----------------------------------------------------------------------
 
 
-def _keep_an_admin(session: Session, user: User, verb: str) -> None:
-    """Conflict unless another active admin remains besides `user`.
+def _lock_admins(session: Session) -> list[int]:
+    """The active admins' ids, their rows locked, in id order.
 
-    The active admins' rows are locked first: two admins demoting each other
-    at once are then serialised, and the second sees the first's change
+    Taken before any other row lock of a role or activity change, always in
+    the same order: two admins demoting each other at once are serialised
+    rather than deadlocked, and the second sees the first's change
     (PostgreSQL re-checks a locked row's WHERE after waiting). SQLite writes
     one transaction at a time anyway.
     """
-    admins = session.scalars(
-        select(User.id)
-        .where(User.role == Role.ADMIN.value, User.active.is_(True))
-        .order_by(User.id)
-        .with_for_update()
-    ).all()
+    return list(
+        session.scalars(
+            select(User.id)
+            .where(User.role == Role.ADMIN.value, User.active.is_(True))
+            .order_by(User.id)
+            .with_for_update()
+        ).all()
+    )
+
+
+def _keep_an_admin(admins: list[int], user: User, verb: str) -> None:
+    """Conflict unless an active admin other than `user` remains."""
     if not [admin for admin in admins if admin != user.id]:
         raise Conflict(
             f"cannot {verb} {user.name}: they are the last active admin. "

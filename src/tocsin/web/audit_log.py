@@ -107,6 +107,8 @@ def audit_page(
         "first_url": params.url() if after else None,
         "next_url": next_url,
         "shown": shown,
+        # The filter box starts open when a filter in it is in use.
+        "filtered": any(asdict(params).values()),
     }
     status = 400 if error else 200
     return render(request, "settings/audit_log.html", context, status_code=status)

@@ -72,7 +72,9 @@ def add_member(
 ) -> Response:
     """Add the chosen user to the team."""
     try:
-        if not user_id.isdigit() or not 1 <= int(user_id) <= people.MAX_ID:
+        if not (user_id.isascii() and user_id.isdigit()) or not (
+            1 <= int(user_id) <= people.MAX_ID
+        ):
             raise InvalidInput("choose a person to add")
         people.add_member(ctx, user.actor, team_id, int(user_id))
     except (InvalidInput, Conflict) as error:
