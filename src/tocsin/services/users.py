@@ -75,7 +75,8 @@ def create_user(
     """
     require_role(actor, Role.ADMIN)
     email = email.strip().lower()
-    if not _EMAIL.match(email) or len(email) > 320:
+    if not _EMAIL.match(email) or len(email) > 320 or _CONTROL.search(email):
+        # PostgreSQL refuses NUL in text; no address holds a control character.
         raise InvalidInput(f"{email!r} is not an email address")
     if not name.strip() or len(name) > 200:
         raise InvalidInput("a name of 1 to 200 characters is required")

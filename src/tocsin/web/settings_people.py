@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from tocsin.api.deps import CtxDep
@@ -46,7 +46,6 @@ SECTIONS.append(
     )
 )
 
-UserId = Annotated[int, Path(ge=1, le=people.MAX_ID)]
 
 # What a redirect's `done` names; fixed text, never anything from the URL.
 DONE = {
@@ -79,12 +78,12 @@ def create_user(
     request: Request,
     ctx: CtxDep,
     user: FormUserDep,
-    name: Annotated[str, Form(max_length=1000)] = "",
-    email: Annotated[str, Form(max_length=1000)] = "",
-    role: Annotated[str, Form(max_length=100)] = "",
+    name: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "",
     teams: Annotated[list[str] | None, Form()] = None,
-    login: Annotated[str, Form(max_length=20)] = "password",
-    password: Annotated[str, Form(max_length=2000)] = "",
+    login: Annotated[str, Form()] = "password",
+    password: Annotated[str, Form()] = "",
 ) -> Response:
     """Create a user who logs in with the password given, or through a
     password-reset link mailed to them now, or (neither) by single sign-on."""
@@ -121,21 +120,21 @@ def create_user(
     return RedirectResponse(f"/settings/users?done={done}", status_code=303)
 
 
-@router.get("/settings/users/{user_id}")
+@router.get("/settings/users/{user_id:int}")
 def user_detail(
-    request: Request, ctx: CtxDep, user: UserDep, user_id: UserId, done: str = ""
+    request: Request, ctx: CtxDep, user: UserDep, user_id: int, done: str = ""
 ) -> Response:
     """One user: role, activity, teams, contact methods and paging rules."""
     return _detail_page(request, ctx, user, user_id, done=DONE.get(done))
 
 
-@router.post("/settings/users/{user_id}/role")
+@router.post("/settings/users/{user_id:int}/role")
 def change_role(
     request: Request,
     ctx: CtxDep,
     user: FormUserDep,
-    user_id: UserId,
-    role: Annotated[str, Form(max_length=100)] = "",
+    user_id: int,
+    role: Annotated[str, Form()] = "",
 ) -> Response:
     """Give the user another role; the last active admin keeps theirs."""
     try:
@@ -152,13 +151,13 @@ def change_role(
     return RedirectResponse(f"/settings/users/{user_id}?done=role", status_code=303)
 
 
-@router.post("/settings/users/{user_id}/active")
+@router.post("/settings/users/{user_id:int}/active")
 def set_active(
     request: Request,
     ctx: CtxDep,
     user: FormUserDep,
-    user_id: UserId,
-    active: Annotated[str, Form(max_length=10)] = "",
+    user_id: int,
+    active: Annotated[str, Form()] = "",
 ) -> Response:
     """Deactivate (`active=no`) or reactivate (`active=yes`) the user."""
     try:

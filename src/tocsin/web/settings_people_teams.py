@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from tocsin.api.deps import CtxDep
@@ -23,8 +23,6 @@ from tocsin.web.templating import render
 
 router = APIRouter()
 
-TeamId = Annotated[int, Path(ge=1, le=people.MAX_ID)]
-UserId = Annotated[int, Path(ge=1, le=people.MAX_ID)]
 
 DONE = {
     "created": "The team is created.",
@@ -44,7 +42,7 @@ def create_team(
     request: Request,
     ctx: CtxDep,
     user: FormUserDep,
-    name: Annotated[str, Form(max_length=1000)] = "",
+    name: Annotated[str, Form()] = "",
 ) -> Response:
     try:
         team = create_team_service(ctx, user.actor, name)
@@ -62,13 +60,13 @@ def create_team(
     )
 
 
-@router.post("/settings/teams/{team_id}/members")
+@router.post("/settings/teams/{team_id:int}/members")
 def add_member(
     request: Request,
     ctx: CtxDep,
     user: FormUserDep,
-    team_id: TeamId,
-    user_id: Annotated[str, Form(max_length=20)] = "",
+    team_id: int,
+    user_id: Annotated[str, Form()] = "",
 ) -> Response:
     """Add the chosen user to the team."""
     try:
@@ -90,13 +88,13 @@ def add_member(
     )
 
 
-@router.post("/settings/teams/{team_id}/members/{user_id}/remove")
+@router.post("/settings/teams/{team_id:int}/members/{user_id:int}/remove")
 def remove_member(
     request: Request,
     ctx: CtxDep,
     user: FormUserDep,
-    team_id: TeamId,
-    user_id: UserId,
+    team_id: int,
+    user_id: int,
 ) -> Response:
     people.remove_member(ctx, user.actor, team_id, user_id)
     return RedirectResponse(
