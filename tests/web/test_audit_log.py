@@ -55,7 +55,8 @@ def test_an_admin_sees_records_newest_first_with_who_and_when(
     assert actions[0] == "team.create"
     assert actions[1] == "session.login"
     assert "user.create" in actions
-    assert 'by <span class="audit-actor">tocsin</span>' in page.text
+    assert 'href="/settings/audit?actor=tocsin"' in page.text
+    assert '<a href="/settings/users/' in page.text
     assert "<time datetime=" in page.text
 
 
