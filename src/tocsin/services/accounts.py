@@ -99,11 +99,12 @@ def check_password(password: str) -> None:
 # Password reset ---------------------------------------------------------------
 
 
-def request_reset(ctx: Context, email: str) -> None:
+def request_reset(ctx: Context, email: str, requested_by: Actor = RESET_FORM) -> None:
     """Email a reset link to the active account with this address, if any.
 
     Returns nothing and raises nothing for an unknown address: the caller shows
-    the same answer either way.
+    the same answer either way. `requested_by` is who the audit names: the
+    anonymous form, or an admin who invited the user.
     """
     address = email.strip().lower()
     if not address or len(address) > MAX_EMAIL or "\x00" in address:
@@ -135,7 +136,7 @@ def request_reset(ctx: Context, email: str) -> None:
         _queue_reset_mail(session, ctx, user, token, now)
         audit(
             session,
-            RESET_FORM,
+            requested_by,
             at=now,
             action="password.reset_requested",
             object_type="user",
@@ -238,6 +239,40 @@ def _live_reset(
     ):
         raise refused
     return reset
+
+
+# Accounts made by an admin ----------------------------------------------------
+
+
+def create_account(
+    ctx: Context,
+    actor: Actor,
+    *,
+    email: str,
+    name: str,
+    role: str,
+    teams: tuple[str, ...] = (),
+    password: str | None = None,
+    mail_reset: bool = False,
+) -> User:
+    """Create a user, who logs in first with `password` or, with `mail_reset`,
+    through a reset link mailed to them now (the forgotten-password flow).
+
+    Neither (single sign-on only) is allowed; both is InvalidInput. Admins
+    only (Forbidden); InvalidInput, NotFound and Conflict as
+    `users.create_user` raises them, before anything is stored.
+    """
+    if password is not None and mail_reset:
+        raise InvalidInput("set a password or mail a reset link, not both")
+    if password is not None:
+        check_password(password)
+
+    user = users.create_user(
+        ctx, actor, email=email, name=name, role=role, password=password, teams=teams
+    )
+    if mail_reset:
+        request_reset(ctx, user.email, requested_by=actor)
+    return user
 
 
 # Own password -----------------------------------------------------------------

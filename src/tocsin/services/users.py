@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tocsin.domain.access import Actor, Role
+from tocsin.domain.access import Actor, Role, require_role
 from tocsin.errors import (
     Conflict,
     Forbidden,
@@ -68,11 +68,15 @@ def create_user(
 ) -> User:
     """Create a user with an email contact method and team memberships.
 
+    Only an admin (or Tocsin itself) creates users: Forbidden otherwise.
     Raises NotFound for a team that does not exist, unless `create_teams`
-    (the demo and test builders); InvalidInput for a bad email, name or role.
+    (the demo and test builders); InvalidInput for a bad email, name or role;
+    Conflict for an email already in use.
     """
+    require_role(actor, Role.ADMIN)
     email = email.strip().lower()
-    if not _EMAIL.match(email) or len(email) > 320:
+    if not _EMAIL.match(email) or len(email) > 320 or _CONTROL.search(email):
+        # PostgreSQL refuses NUL in text; no address holds a control character.
         raise InvalidInput(f"{email!r} is not an email address")
     if not name.strip() or len(name) > 200:
         raise InvalidInput("a name of 1 to 200 characters is required")
