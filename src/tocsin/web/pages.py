@@ -16,6 +16,7 @@ from tocsin.web import (
     live,
     login,
     oidc,
+    profile_paging,
     service_integrations,
     settings,
     settings_people,
@@ -35,6 +36,7 @@ from tocsin.web.templating import render
 router = APIRouter(include_in_schema=False)
 router.include_router(login.router)
 router.include_router(accounts.router)
+router.include_router(profile_paging.router)
 router.include_router(home.router)
 router.include_router(incidents.router)
 router.include_router(live.router)
