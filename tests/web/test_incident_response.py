@@ -359,10 +359,10 @@ def test_tasks_are_added_with_an_owner_and_due_time_and_move_on(
     assert added.status_code == 200
     assert "Rebuild the index" in added.text
     [task] = tasks.list_tasks(ctx, SYSTEM, scene.number)
-    assert task.owner is not None and task.owner.id == scene.bob
-    assert task.due_at is not None and task.due_at.isoformat() == (
-        "2030-01-02T03:04:00+00:00"
-    )
+    assert task.owner is not None
+    assert task.owner.id == scene.bob
+    assert task.due_at is not None
+    assert task.due_at.isoformat() == ("2030-01-02T03:04:00+00:00")
 
     client.post(
         f"/incidents/{scene.number}/tasks/{task.id}",
@@ -510,7 +510,8 @@ def test_an_update_is_previewed_from_a_template_edited_and_sent(
     assert sent.status_code == 303
     [update] = updates.list_updates(ctx, SYSTEM, scene.number)
     assert update.body.endswith("then verify.")
-    assert update.eta is not None and update.eta.year == 2030
+    assert update.eta is not None
+    assert update.eta.year == 2030
     page = client.get(f"/incidents/{scene.number}").text
     assert "Next update due by" in page
     assert f"#{scene.number} Search is down" in page
