@@ -71,6 +71,8 @@ def test_a_responder_runs_the_response_from_the_incident_page(
         )
         roles.locator("#role-commander-assign").click()
         expect(page.locator("#role-commander .holder")).to_have_text("Ann Archer")
+        # Another panel catches up through the live stream: Ann now takes part.
+        expect(page.locator("#responders-list")).to_contain_text("Ann Archer")
 
         task_panel = page.locator("#response-tasks")
         task_panel.get_by_label("New task").fill("Call the <payment> provider")

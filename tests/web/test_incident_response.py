@@ -153,6 +153,46 @@ def test_a_viewer_sees_the_panels_without_their_forms(
         assert control not in page
 
 
+def test_the_live_state_brings_every_panels_lists_out_of_band(
+    ctx: Context, client: TestClient, world: World, scene: Scene
+) -> None:
+    """What the page fetches after the live stream says something happened:
+    lists and facts only, each marked to swap out of band, no typed input."""
+    tasks.create(ctx, SYSTEM, scene.number, title=SCRIPT)
+    roles.assign(ctx, SYSTEM, scene.number, "scribe", scene.bob)
+    log_in(client, world.ann.email)
+
+    state = client.get(f"/incidents/{scene.number}/response-state")
+
+    assert state.status_code == 200
+    for part in (
+        "triage-facts",
+        "roles-list",
+        "responders-list",
+        "tasks-list",
+        "checklists-list",
+        "updates-cadence",
+        "updates-sent",
+    ):
+        assert f'id="{part}" class="live-part" hx-swap-oob="true"' in state.text
+    assert ESCAPED in state.text
+    assert SCRIPT not in state.text
+    assert "Bob Baker" in state.text
+    assert 'id="task-title"' not in state.text
+    page = client.get(f"/incidents/{scene.number}").text
+    assert "hx-swap-oob" not in page
+
+
+def test_another_teams_live_state_is_not_found(
+    ctx: Context, client: TestClient, world: World, scene: Scene
+) -> None:
+    log_in(client, world.ann.email)
+
+    state = client.get(f"/incidents/{scene.other_team}/response-state")
+
+    assert state.status_code == 404
+
+
 # Each action -------------------------------------------------------------------
 
 

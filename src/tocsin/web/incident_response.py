@@ -36,9 +36,38 @@ from tocsin.web.incident_response_answers import (
     bounded,
     chosen_id,
 )
+from tocsin.web.incident_response_panels import panel_context, panels
+from tocsin.web.templating import templates
 
 router = APIRouter()
 router.include_router(incident_response_forms.router)
+
+
+# Live state --------------------------------------------------------------------
+
+# (template, block) of each panel's lists and facts: no typed input in them.
+STATE_BLOCKS = (
+    ("incidents/_response_triage.html", "triage_state"),
+    ("incidents/_response_roles.html", "roles_state"),
+    ("incidents/_response_responders.html", "responders_state"),
+    ("incidents/_response_tasks.html", "tasks_state"),
+    ("incidents/_response_checklists.html", "checklists_state"),
+    ("incidents/_response_updates.html", "cadence_state"),
+    ("incidents/_response_updates.html", "sent_state"),
+)
+
+
+@router.get("/incidents/{number:int}/response-state")
+def response_state(ctx: CtxDep, user: UserDep, number: int) -> Response:
+    """Every panel's lists and facts as out-of-band swaps, for the page to
+    catch up after a change, its own or anyone else's."""
+    incident = incidents.get(ctx, user.actor, bounded(number))
+    context = panel_context(panels(ctx, user, incident), user) | {"oob": True}
+    parts = []
+    for name, block in STATE_BLOCKS:
+        template = templates.env.get_template(name)
+        parts.append("".join(template.blocks[block](template.new_context(context))))
+    return HTMLResponse("\n".join(parts), headers={"Cache-Control": "no-store"})
 
 
 # Escalation and triage ---------------------------------------------------------
