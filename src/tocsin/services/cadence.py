@@ -10,20 +10,24 @@ reminded once per cadence, not on every pass of the worker.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from tocsin.domain.access import Actor
 from tocsin.domain.incidents import IncidentStatus
 from tocsin.services import notices
 from tocsin.services.context import Context
+from tocsin.services.incident_scope import visible_incident
 from tocsin.services.records import add_timeline
 from tocsin.store.models import (
     Incident,
     IncidentUpdate,
     ResponseRole,
     RoleAssignment,
+    TimelineEntry,
     Timer,
     User,
 )
@@ -139,6 +143,56 @@ def remind(
         user_id=lead.id if lead else None,
     )
     arm(session, ctx, incident, since=now, keep=timer.id)
+
+
+@dataclass(frozen=True)
+class CadenceState:
+    """Where an incident stands with its stakeholder updates.
+
+    `every` is None when its severity has no cadence; `next_due` is when the
+    next update is owed (None when none is owed yet: no update posted and no
+    communications lead named, or the incident is resolved); `overdue_since`
+    is set while an owed update is late."""
+
+    every: timedelta | None
+    last_update_at: datetime | None
+    next_due: datetime | None
+    overdue_since: datetime | None
+
+
+def state(ctx: Context, actor: Actor, number: int) -> CadenceState:
+    """The incident's update cadence as the page shows it. NotFound when the
+    actor may not see the incident.
+
+    An update is late from the moment its reminder is due until the next
+    update is posted: the reminder timer re-arms itself a cadence later, so
+    the overdue entry it left on the timeline marks when lateness began."""
+    with ctx.db.read() as session:
+        incident = visible_incident(session, actor, number)
+        every = cadence_of(ctx, incident.severity)
+        last = session.scalar(
+            select(func.max(IncidentUpdate.created_at)).where(
+                IncidentUpdate.incident_id == incident.id
+            )
+        )
+        if every is None or incident.status == IncidentStatus.RESOLVED:
+            return CadenceState(every, last, None, None)
+
+        due = session.scalar(
+            select(func.min(Timer.due_at)).where(
+                Timer.kind == UPDATE_DUE, Timer.incident_id == incident.id
+            )
+        )
+        reminded = select(func.min(TimelineEntry.at)).where(
+            TimelineEntry.incident_id == incident.id,
+            TimelineEntry.kind == "update_overdue",
+        )
+        if last is not None:
+            reminded = reminded.where(TimelineEntry.at > last)
+        overdue_since = session.scalar(reminded)
+        if overdue_since is None and due is not None and due <= ctx.clock.now():
+            overdue_since = due
+        return CadenceState(every, last, due, overdue_since)
 
 
 def _reminder_body(

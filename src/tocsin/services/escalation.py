@@ -311,6 +311,27 @@ def restart(
     session.refresh(incident, ["escalation_step", "escalation_loop"])
 
 
+def escalate_now(session: Session, ctx: Context, incident: Incident) -> bool:
+    """Page the step after the incident's current one now, instead of when its
+    delay runs out, and time the steps after it from now. False, with nothing
+    changed, when there is no policy or no step left to move to."""
+    plan = load_plan(session, incident.escalation_policy_id)
+    if plan is None or not plan.steps:
+        return False
+    current = rules.Position(incident.escalation_step, incident.escalation_loop)
+    wanted = rules.following(plan, current)
+    if wanted is None:
+        return False
+
+    # The pending timer of the step being skipped to would page it twice.
+    stop(session, incident)
+    session.flush()
+    reached = _page_position(session, ctx, IncidentBrief.of(incident), plan, wanted)
+    incident.escalation_step = reached.step
+    incident.escalation_loop = reached.loop
+    return True
+
+
 def on_ack_timeout(
     session: Session, ctx: Context, incident: Incident, timer: Timer
 ) -> None:

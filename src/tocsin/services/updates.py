@@ -170,6 +170,25 @@ def preview_template(ctx: Context, actor: Actor, new: TemplateInput) -> Template
     return TemplatePreview(subject=subject, body=body, variables=asked)
 
 
+def templates_for_incident(
+    ctx: Context, actor: Actor, number: int
+) -> list[TemplateRead]:
+    """The templates an update on the incident may use: those for its type
+    first, then those for any type, each by audience and name. NotFound when
+    the actor may not see the incident."""
+    with ctx.db.read() as session:
+        incident = visible_incident(session, actor, number)
+        types = {name.lower() for name in incident_type_names(incident)}
+        rows = session.scalars(
+            select(UpdateTemplate).order_by(
+                UpdateTemplate.audience, UpdateTemplate.name
+            )
+        ).all()
+        fitting = [t for t in rows if (t.incident_type or "").lower() in types]
+        general = [t for t in rows if t.incident_type is None]
+        return [TemplateRead.model_validate(row) for row in fitting + general]
+
+
 def get_template(ctx: Context, actor: Actor, name_or_id: str) -> TemplateRead:
     require_role(actor, Role.VIEWER)
     with ctx.db.read() as session:

@@ -1,7 +1,223 @@
-"""Web pages: incident_response."""
+"""Responding from the incident page: escalate now, severity and priority,
+roles and responders (tasks, checklists and updates are in
+incident_response_forms).
+
+Every form posts with its CSRF token and works twice: a plain post is answered
+with a redirect back to its panel, an htmx post with the panel itself. A
+refusal (bad input, a conflict, something named that is not there) answers
+with the panel showing the message and what was typed, and the error's 4xx
+status. Who may act, and on which incident, the services decide, as they do
+for the API: a viewer is refused (403), another team's incident is not found.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import escape
+
+from tocsin.api.deps import CtxDep
+from tocsin.domain import triage as triage_rules
+from tocsin.errors import InvalidInput
+from tocsin.services import (
+    incident_triage,
+    incidents,
+    manual_escalation,
+    responders,
+    roles,
+    triage,
+)
+from tocsin.web import incident_response_forms
+from tocsin.web.auth import FormUserDep, UserDep
+from tocsin.web.incident_response_answers import (
+    Short,
+    Typed,
+    attempt,
+    bounded,
+    chosen_id,
+)
+from tocsin.web.incident_response_panels import panel_context, panels
+from tocsin.web.templating import templates
 
 router = APIRouter()
+router.include_router(incident_response_forms.router)
+
+
+# Live state --------------------------------------------------------------------
+
+# (template, block) of each panel's lists and facts: no typed input in them.
+STATE_BLOCKS = (
+    ("incidents/_response_triage.html", "triage_state"),
+    ("incidents/_response_roles.html", "roles_state"),
+    ("incidents/_response_responders.html", "responders_state"),
+    ("incidents/_response_tasks.html", "tasks_state"),
+    ("incidents/_response_checklists.html", "checklists_state"),
+    ("incidents/_response_updates.html", "cadence_state"),
+    ("incidents/_response_updates.html", "sent_state"),
+)
+
+
+@router.get("/incidents/{number:int}/response-state")
+def response_state(ctx: CtxDep, user: UserDep, number: int) -> Response:
+    """Every panel's lists and facts as out-of-band swaps, for the page to
+    catch up after a change, its own or anyone else's."""
+    incident = incidents.get(ctx, user.actor, bounded(number))
+    context = panel_context(panels(ctx, user, incident), user) | {"oob": True}
+    parts = []
+    for name, block in STATE_BLOCKS:
+        template = templates.env.get_template(name)
+        parts.append("".join(template.blocks[block](template.new_context(context))))
+    return HTMLResponse("\n".join(parts), headers={"Cache-Control": "no-store"})
+
+
+# Escalation and triage ---------------------------------------------------------
+
+
+@router.post("/incidents/{number:int}/escalate")
+def escalate(request: Request, ctx: CtxDep, user: FormUserDep, number: int) -> Response:
+    """Page the next escalation step now."""
+    return attempt(
+        request,
+        ctx,
+        user,
+        number,
+        "triage",
+        {},
+        lambda: manual_escalation.escalate_now(ctx, user.actor, number),
+    )
+
+
+@router.post("/incidents/{number:int}/severity")
+def change_severity(
+    request: Request,
+    ctx: CtxDep,
+    user: FormUserDep,
+    number: int,
+    severity: Short = "",
+    reason: Typed = "",
+) -> Response:
+    """Change the severity to one of the configured levels, saying why."""
+    typed = {"severity": severity, "severity_reason": reason}
+    return attempt(
+        request,
+        ctx,
+        user,
+        number,
+        "triage",
+        typed,
+        lambda: incident_triage.set_severity(
+            ctx, user.actor, number, severity.strip(), reason
+        ),
+    )
+
+
+@router.post("/incidents/{number:int}/priority")
+def change_priority(
+    request: Request,
+    ctx: CtxDep,
+    user: FormUserDep,
+    number: int,
+    impact: Short = "",
+    urgency: Short = "",
+    reason: Typed = "",
+) -> Response:
+    """Set impact and urgency; the matrix gives the priority."""
+    typed = {"impact": impact, "urgency": urgency, "priority_reason": reason}
+    return attempt(
+        request,
+        ctx,
+        user,
+        number,
+        "triage",
+        typed,
+        lambda: incident_triage.set_priority(
+            ctx, user.actor, number, impact.strip(), urgency.strip(), reason
+        ),
+    )
+
+
+@router.get("/incidents/{number:int}/priority-preview")
+def priority_preview(
+    ctx: CtxDep, user: UserDep, number: int, impact: str = "", urgency: str = ""
+) -> Response:
+    """The priority the matrix gives impact x urgency, as a phrase for the
+    priority form to show while choosing."""
+    incidents.get(ctx, user.actor, bounded(number))
+    matrix = {(c.impact, c.urgency): c.priority for c in triage.scales(ctx).matrix}
+    try:
+        key = triage_rules.priority_of(matrix, impact, urgency)
+    except InvalidInput:
+        return HTMLResponse("choose an impact and an urgency")
+    names = {level.key: level.name for level in triage.scales(ctx).priority}
+    label = names.get(key, key.upper())
+    return HTMLResponse(f"gives priority <strong>{escape(label)}</strong>")
+
+
+# Roles -------------------------------------------------------------------------
+
+
+@router.post("/incidents/{number:int}/roles/{role}")
+def assign_role(
+    request: Request,
+    ctx: CtxDep,
+    user: FormUserDep,
+    number: int,
+    role: str,
+    user_id: Short = "",
+) -> Response:
+    """Give the role to a user; a handover when someone holds it."""
+    typed = {"role": role, "user_id": user_id}
+
+    def act() -> object:
+        chosen = chosen_id(user_id, "the person to give the role to")
+        return roles.assign(ctx, user.actor, number, role, chosen)
+
+    return attempt(request, ctx, user, number, "roles", typed, act)
+
+
+@router.post("/incidents/{number:int}/roles/{role}/release")
+def release_role(
+    request: Request, ctx: CtxDep, user: FormUserDep, number: int, role: str
+) -> Response:
+    """Leave the role without a holder."""
+    return attempt(
+        request,
+        ctx,
+        user,
+        number,
+        "roles",
+        {"role": role},
+        lambda: roles.release(ctx, user.actor, number, role),
+    )
+
+
+# Responders --------------------------------------------------------------------
+
+
+@router.post("/incidents/{number:int}/responders")
+def add_responders(
+    request: Request,
+    ctx: CtxDep,
+    user: FormUserDep,
+    number: int,
+    responder: Short = "",
+) -> Response:
+    """Add a user, a team or an escalation policy (`user:3`, `team:2`,
+    `policy:1`); everyone it stands for is paged."""
+    typed = {"responder": responder}
+
+    def act() -> object:
+        kind, _, value = responder.partition(":")
+        if kind not in responders.KINDS:
+            raise InvalidInput("choose a person, a team or a policy to add")
+        chosen = chosen_id(value, "whom to add")
+        return responders.add(
+            ctx,
+            user.actor,
+            number,
+            user_id=chosen if kind == "user" else None,
+            team_id=chosen if kind == "team" else None,
+            policy_id=chosen if kind == "policy" else None,
+        )
+
+    return attempt(request, ctx, user, number, "responders", typed, act)

@@ -24,6 +24,7 @@ from tocsin.services.context import Context
 from tocsin.services.incident_views import Cursor, IncidentQuery, Sort
 from tocsin.services.incidents import MAX_NOTE
 from tocsin.web.auth import FormUserDep, UserDep, WebUser, is_htmx
+from tocsin.web.incident_response_panels import Focus, panel_context, panels
 from tocsin.web.templating import render, templates
 
 router = APIRouter()
@@ -174,15 +175,28 @@ def incident_detail(
     request: Request, ctx: CtxDep, user: UserDep, number: int
 ) -> Response:
     incident = incidents.get(ctx, user.actor, _bounded(number))
+    return render_detail(request, ctx, user, incident)
 
+
+def render_detail(
+    request: Request,
+    ctx: Context,
+    user: WebUser,
+    incident: IncidentDetail,
+    focus: Focus | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The whole incident page; `focus` names a response panel that answers a
+    form (a refusal with its message, or a preview)."""
     last_entry = incident.timeline[-1].id if incident.timeline else 0
     context = {
         **_summary_context(ctx, user, incident),
+        **panel_context(panels(ctx, user, incident, focus), user),
         "incident": incident,
         "last_entry": last_entry,
         "max_note": MAX_NOTE,
     }
-    return render(request, "incidents/detail.html", context)
+    return render(request, "incidents/detail.html", context, status_code=status_code)
 
 
 @router.post("/incidents/{number:int}/acknowledge")
