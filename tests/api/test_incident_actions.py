@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.api.conftest import Person, open_incident
+from tests.builders import make_integration, make_service, make_user, user_by_email
 from tocsin.services.context import Context
 from tocsin.services.integrations import IntegrationRef
 from tocsin.store.models import ApiToken, AuditRecord
@@ -252,3 +253,31 @@ def test_an_unknown_incident_is_not_found(client: TestClient, ann: Person) -> No
         response = client.request(method, path, headers=ann.headers)
         assert response.status_code == 404, path
         assert response.json()["detail"] == "no incident #7"
+
+
+def test_escalating_pages_the_next_step_and_refuses_when_none_is_left(
+    client: TestClient, ctx: Context, ann: Person, vera: Person, pete: Person
+) -> None:
+    """Ann escalates past her own step to Bob; the last step cannot be
+    escalated further; a viewer may not, and Payments cannot see it."""
+    bob = make_user(ctx, "bob@example.com", password=None)
+    make_service(
+        ctx, "search", steps=[(10, [user_by_email(ctx, ann.email)]), (10, [bob])]
+    )
+    integration, _ = make_integration(ctx, "search")
+    number = open_incident(ctx, integration)
+    url = f"/api/v1/incidents/{number}/escalate"
+
+    as_viewer = client.post(url, headers=vera.headers)
+    other_team = client.post(url, headers=pete.headers)
+    escalated = client.post(url, headers=ann.headers)
+    again = client.post(url, headers=ann.headers)
+
+    assert as_viewer.status_code == 403
+    assert other_team.status_code == 404
+    assert escalated.status_code == 200, escalated.text
+    assert escalated.json()["status"] == "triggered"
+    detail = client.get(f"/api/v1/incidents/{number}", headers=ann.headers).json()
+    assert "escalated_manually" in [entry["kind"] for entry in detail["timeline"]]
+    assert again.status_code == 409
+    assert again.headers["content-type"].startswith("application/problem+json")

@@ -24,7 +24,7 @@ from tocsin.api.schemas import (
     Severity,
 )
 from tocsin.domain.incidents import IncidentStatus
-from tocsin.services import incidents
+from tocsin.services import incidents, manual_escalation
 from tocsin.services.incidents import IncidentFilter
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
@@ -118,6 +118,20 @@ def acknowledge(ctx: CtxDep, actor: ActorDep, number: Number) -> IncidentRead:
 def resolve(ctx: CtxDep, actor: ActorDep, number: Number) -> IncidentRead:
     """Resolving a resolved incident changes nothing and succeeds."""
     return incidents.resolve(ctx, actor, number)
+
+
+@router.post(
+    "/{number}/escalate",
+    operation_id="escalateIncident",
+    summary="Page the next escalation step now instead of waiting its delay",
+    response_model=IncidentRead,
+    response_description="The incident, escalated.",
+    responses=problem_responses(403, 404, 409, 422),
+)
+def escalate(ctx: CtxDep, actor: ActorDep, number: Number) -> IncidentRead:
+    """An acknowledged incident goes back to triggered; a resolved incident, or
+    one whose policy has no step left, is a conflict and nothing changes."""
+    return manual_escalation.escalate_now(ctx, actor, number)
 
 
 @router.post(
