@@ -16,7 +16,8 @@ from playwright.sync_api import Browser, expect
 from tests.browser.conftest import DESKTOP, PHONE, Site
 from tests.browser.test_incident_flow import assert_labelled, log_in, open_page, shoot
 from tocsin.domain.access import SYSTEM
-from tocsin.services import incidents
+from tocsin.services import incidents, updates
+from tocsin.services.updates import TemplateInput
 
 pytestmark = pytest.mark.e2e
 
@@ -24,6 +25,16 @@ pytestmark = pytest.mark.e2e
 def test_a_staff_report_becomes_an_incident_that_is_worked_to_resolution(
     site: Site, browser: Browser, artifacts: Path
 ) -> None:
+    updates.create_template(
+        site.ctx,
+        SYSTEM,
+        TemplateInput(
+            name="flow-internal",
+            audience="internal",
+            subject="#{{ incident.number }} {{ incident.title }}",
+            body="{{ incident.title }}: we are on it.",
+        ),
+    )
     with open_page(browser, site, DESKTOP) as (page, errors):
         # Vera, who only views, reports what she sees.
         log_in(page, "vera@example.com")
@@ -61,6 +72,26 @@ def test_a_staff_report_becomes_an_incident_that_is_worked_to_resolution(
         expect(summary.locator(".incident-status .status-acknowledged")).to_be_visible()
         shoot(page, artifacts, "flow-3-acknowledged")
 
+        # Ann takes command and tells stakeholders, from a prepared template.
+        roles = page.locator("#response-roles")
+        roles.get_by_label("Give Incident commander to").select_option(
+            label="Ann Archer (ann@example.com)"
+        )
+        roles.locator("#role-commander-assign").click()
+        expect(page.locator("#role-commander .holder")).to_have_text("Ann Archer")
+        composer = page.locator("#response-updates")
+        composer.get_by_label("Template", exact=True).select_option("flow-internal")
+        composer.get_by_role("button", name="Preview").click()
+        expect(composer.locator("#update-body")).to_have_value(
+            "Checkout spins forever: we are on it."
+        )
+        composer.get_by_role("button", name="Send update").click()
+        expect(composer.locator(".update-list")).to_contain_text(
+            f"#{number} Checkout spins forever"
+        )
+        expect(timeline).to_contain_text("Incident commander")
+        shoot(page, artifacts, "flow-3b-commander-and-update")
+
         page.get_by_role("button", name="Resolve").click()
         expect(summary.locator(".incident-status .status-resolved")).to_be_visible()
         expect(timeline).to_contain_text("Resolved by ann@example.com")
@@ -82,3 +113,5 @@ def test_a_staff_report_becomes_an_incident_that_is_worked_to_resolution(
     assert resolved.status == "resolved"
     kinds = [entry.kind for entry in resolved.timeline]
     assert "acknowledged" in kinds
+    [update] = updates.list_updates(site.ctx, SYSTEM, number)
+    assert update.body == "Checkout spins forever: we are on it."
