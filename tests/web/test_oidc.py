@@ -127,14 +127,13 @@ def assert_refused(answer: httpx.Response, status: int, says: str) -> None:
 def test_the_login_page_offers_the_provider_with_the_next_page(
     client: TestClient,
 ) -> None:
-    page = client.get("/login?next=/incidents/4")
+    page = client.get("/login?next=/incidents/4?status=open")
 
     assert page.status_code == 200
-    assert '<form method="get" action="/login/oidc"' in page.text
-    assert '<button type="submit" class="primary">Sign in with Acme ID</button>' in (
-        page.text
-    )
-    assert 'name="next" value="/incidents/4"' in page.text
+    assert (
+        '<a class="sign-on" href="/login/oidc?next=/incidents/4%3Fstatus%3Dopen">'
+        "Sign in with Acme ID</a>"
+    ) in page.text
 
 
 def test_without_a_provider_there_is_no_button_and_no_sign_on(
