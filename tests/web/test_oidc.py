@@ -263,6 +263,8 @@ def test_an_unknown_person_gets_an_account_when_creating_users_is_on(
     assert created.name == SCRIPT
     assert SCRIPT not in profile
     assert "&lt;script&gt;" in profile
+    assert "Your account has no Tocsin password" in profile
+    assert 'action="/profile/password"' not in profile
     with ctx.db.read() as session:
         record = session.scalars(
             select(AuditRecord).where(AuditRecord.action == "user.create")
