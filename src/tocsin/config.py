@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
@@ -31,6 +31,7 @@ from tocsin.errors import ConfigError
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 BACKENDS = ("sqlite", "postgresql")
+_LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 
 class Settings(BaseSettings):
@@ -250,6 +251,49 @@ class Settings(BaseSettings):
             "title, severity, status, stage, service, description, timeline."
         ),
     )
+    oidc_issuer: str = Field(
+        default="",
+        description=(
+            "Issuer URL of an OpenID Connect provider for single sign-on; "
+            "empty: password login only."
+        ),
+    )
+    oidc_client_id: str = Field(
+        default="", description="Client id Tocsin is registered with at the provider."
+    )
+    oidc_client_secret: str = Field(
+        default="", description="Client secret Tocsin shows the provider's token URL."
+    )
+    oidc_provider_name: str = Field(
+        default="SSO",
+        min_length=1,
+        max_length=60,
+        description='Name on the login button: "Sign in with <name>".',
+    )
+    oidc_allowed_domains: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Email domains that may sign in through the provider, "
+            "comma-separated; empty: any domain."
+        ),
+    )
+    oidc_create_users: bool = Field(
+        default=False,
+        description=(
+            "Create an account at the first sign-in of a verified email no user "
+            "has; off: such people are refused."
+        ),
+    )
+    oidc_new_user_role: Literal["viewer", "responder", "manager", "admin"] = Field(
+        default="viewer", description="Role of accounts created at first sign-in."
+    )
+    oidc_allowed_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "CIDRs the provider may be reached at even when not public (an "
+            "in-house provider), comma-separated; only for sign-on requests."
+        ),
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -306,14 +350,20 @@ class Settings(BaseSettings):
             raise ValueError("must be an http:// or https:// URL")
         return value
 
-    @field_validator("outbound_allowed_networks", "page_throttle_kinds", mode="before")
+    @field_validator(
+        "outbound_allowed_networks",
+        "page_throttle_kinds",
+        "oidc_allowed_domains",
+        "oidc_allowed_networks",
+        mode="before",
+    )
     @classmethod
     def _split_networks(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("outbound_allowed_networks")
+    @field_validator("outbound_allowed_networks", "oidc_allowed_networks")
     @classmethod
     def _valid_networks(cls, value: list[str]) -> list[str]:
         for cidr in value:
@@ -322,6 +372,40 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{cidr!r} is not an IP network (CIDR)") from None
         return value
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _issuer_url(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an absolute https:// URL")
+        if parts.query or parts.fragment:
+            raise ValueError("an issuer URL has no query or fragment")
+        # OpenID Connect Discovery requires https; plain http is allowed only
+        # for a provider on this machine, as in tests and local trials.
+        if parts.scheme == "http" and parts.hostname not in _LOOPBACK_HOSTS:
+            raise ValueError("must be an https:// URL (http only on loopback)")
+        return value
+
+    @field_validator("oidc_allowed_domains")
+    @classmethod
+    def _email_domains(cls, value: list[str]) -> list[str]:
+        domains = [domain.lower().lstrip("@") for domain in value]
+        for domain in domains:
+            if not domain or "@" in domain or " " in domain:
+                raise ValueError(f"{domain!r} is not an email domain")
+        return domains
+
+    @model_validator(mode="after")
+    def _complete_sign_on(self) -> Settings:
+        if self.oidc_issuer and not (self.oidc_client_id and self.oidc_client_secret):
+            raise ValueError(
+                "TOCSIN_OIDC_ISSUER needs TOCSIN_OIDC_CLIENT_ID and "
+                "TOCSIN_OIDC_CLIENT_SECRET as well"
+            )
+        return self
 
     @field_validator("update_cadence_minutes")
     @classmethod

@@ -15,6 +15,8 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
+from zoneinfo import available_timezones
 
 from pwdlib import PasswordHash
 from sqlalchemy import insert, select, update
@@ -80,6 +82,9 @@ class Profile:
     has_password: bool
     tokens: tuple[TokenRow, ...]
     sessions: tuple[SessionRow, ...]
+    time_zone: str = "UTC"
+    # Whether the account is linked to a single sign-on identity.
+    signs_on: bool = False
 
 
 def _digest(secret: str) -> str:
@@ -381,7 +386,61 @@ def profile(ctx: Context, actor: Actor, session_token: str = "") -> Profile:
             has_password=bool(user.password_hash),
             tokens=tokens,
             sessions=sessions,
+            time_zone=user.time_zone,
+            signs_on=user.oidc_subject is not None,
         )
+
+
+# Time zone --------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def time_zones() -> tuple[str, ...]:
+    """Every IANA zone name this installation knows (from tzdata), sorted."""
+    return tuple(sorted(available_timezones()))
+
+
+@lru_cache(maxsize=1)
+def _zones_by_folded_name() -> dict[str, str]:
+    return {name.casefold(): name for name in time_zones()}
+
+
+def set_time_zone(ctx: Context, actor: Actor, name: str) -> str:
+    """Set the IANA zone the actor's pages show times in; returns its exact
+    name ("america/new_york" is taken as "America/New_York").
+
+    Raises InvalidInput for a name that is no zone.
+    """
+    user_id = _own_user_id(actor)
+    typed = name.strip()
+    zone = _zones_by_folded_name().get(typed.casefold()) if len(typed) <= 64 else None
+    if zone is None:
+        shown = typed if len(typed) <= 64 else typed[:64] + "…"
+        raise InvalidInput(
+            f"{shown!r} is not a time zone; use an IANA name such as "
+            "Europe/Berlin or America/New_York"
+        )
+
+    now = ctx.clock.now()
+    with ctx.db.write() as session:
+        user = session.scalar(select(User).where(User.id == user_id).with_for_update())
+        if user is None or not user.active:
+            raise NotFound("your account no longer exists")
+        if user.time_zone == zone:
+            return zone
+        before = user.time_zone
+        user.time_zone = zone
+        audit(
+            session,
+            actor,
+            at=now,
+            action="user.time_zone",
+            object_type="user",
+            object_id=user.id,
+            before=before,
+            after=zone,
+        )
+    return zone
 
 
 def end_other_sessions(ctx: Context, actor: Actor, session_token: str) -> int:

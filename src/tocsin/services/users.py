@@ -89,25 +89,17 @@ def create_user(
         raise InvalidInput("a password needs at least 8 characters")
 
     now = ctx.clock.now()
+    password_hash = _passwords.hash(password) if password else None
     try:
         with ctx.db.write() as session:
-            user = User(
+            user = insert_user(
+                session,
+                actor,
                 email=email,
                 name=name.strip(),
                 role=role,
-                password_hash=_passwords.hash(password) if password else None,
-                created_at=now,
-            )
-            session.add(user)
-            session.flush()
-            session.add(
-                ContactMethod(
-                    user_id=user.id,
-                    kind="email",
-                    address=email,
-                    label="work email",
-                    created_at=now,
-                )
+                password_hash=password_hash,
+                now=now,
             )
             for team_name in teams:
                 if create_teams:
@@ -121,19 +113,55 @@ def create_user(
                         )
                     team = found
                 session.add(TeamMember(team_id=team.id, user_id=user.id))
-            audit(
-                session,
-                actor,
-                at=now,
-                action="user.create",
-                object_type="user",
-                object_id=user.id,
-                email=email,
-                role=role,
-            )
             return user
     except IntegrityError as error:
         raise Conflict(f"a user with email {email} already exists") from error
+
+
+def insert_user(
+    session: Session,
+    actor: Actor,
+    *,
+    email: str,
+    name: str,
+    role: str,
+    password_hash: str | None,
+    now: datetime,
+    **audited: object,
+) -> User:
+    """Add a user and their email contact method inside the caller's
+    transaction, and audit it. The caller has checked every value; a taken
+    email raises IntegrityError at the flush."""
+    user = User(
+        email=email,
+        name=name,
+        role=role,
+        password_hash=password_hash,
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    session.add(
+        ContactMethod(
+            user_id=user.id,
+            kind="email",
+            address=email,
+            label="work email",
+            created_at=now,
+        )
+    )
+    audit(
+        session,
+        actor,
+        at=now,
+        action="user.create",
+        object_type="user",
+        object_id=user.id,
+        email=email,
+        role=role,
+        **audited,
+    )
+    return user
 
 
 def ensure_team(session: Session, name: str, now: datetime) -> Team:
@@ -290,28 +318,53 @@ def login(ctx: Context, email: str, password: str) -> NewSession:
         if not _passwords.verify(password, user.password_hash):
             raise failure
 
-        token = secrets.token_urlsafe(32)
-        web_session = WebSession(
-            user_id=user.id,
-            token_hash=_digest(token),
-            csrf_token=secrets.token_urlsafe(32),
-            expires_at=now + SESSION_TTL,
-            created_at=now,
-        )
-        session.add(web_session)
-        audit(
-            session,
-            actor_for(session, user, kind="user"),
-            at=now,
-            action="session.login",
-            object_type="user",
-            object_id=user.id,
-        )
-        return NewSession(token, web_session.csrf_token, web_session.expires_at)
+        return open_session(session, user, now)
+
+
+def open_session(
+    session: Session, user: User, now: datetime, **audited: object
+) -> NewSession:
+    """A new browser session for `user`, who has proved who they are, inside
+    the caller's transaction; audited as a login with the `audited` fields."""
+    token = secrets.token_urlsafe(32)
+    web_session = WebSession(
+        user_id=user.id,
+        token_hash=_digest(token),
+        csrf_token=secrets.token_urlsafe(32),
+        expires_at=now + SESSION_TTL,
+        created_at=now,
+    )
+    session.add(web_session)
+    audit(
+        session,
+        actor_for(session, user, kind="user"),
+        at=now,
+        action="session.login",
+        object_type="user",
+        object_id=user.id,
+        **audited,
+    )
+    return NewSession(token, web_session.csrf_token, web_session.expires_at)
+
+
+@dataclass(frozen=True)
+class SessionHolder:
+    """Who holds a live browser session: the actor, the session's CSRF token,
+    and the IANA zone their pages show times in."""
+
+    actor: Actor
+    csrf_token: str
+    time_zone: str
 
 
 def authenticate_session(ctx: Context, token: str) -> tuple[Actor, str]:
     """The actor and CSRF token of a live browser session."""
+    holder = session_holder(ctx, token)
+    return holder.actor, holder.csrf_token
+
+
+def session_holder(ctx: Context, token: str) -> SessionHolder:
+    """Who holds a live browser session. Raises Unauthenticated otherwise."""
     now = ctx.clock.now()
     with ctx.db.read() as session:
         web_session = session.scalar(
@@ -325,7 +378,11 @@ def authenticate_session(ctx: Context, token: str) -> tuple[Actor, str]:
         ):
             raise Unauthenticated("please log in")
         actor = actor_for(session, web_session.user, kind="user")
-        return actor, web_session.csrf_token
+        return SessionHolder(
+            actor=actor,
+            csrf_token=web_session.csrf_token,
+            time_zone=web_session.user.time_zone,
+        )
 
 
 def logout(ctx: Context, token: str) -> None:

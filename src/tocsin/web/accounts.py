@@ -1,5 +1,5 @@
 """Account pages: forgotten password, reset by emailed link, and the profile
-page with API tokens and the password change.
+page with the time zone, API tokens and the password change.
 
 The forgot and reset forms have no session yet; like the login form they carry
 a token that must match a short-lived cookie (double submit), so another site
@@ -9,6 +9,7 @@ cannot post them from a visitor's browser.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -172,6 +173,30 @@ def change_password(
     return _profile_page(request, ctx, user, password_changed=True)
 
 
+@router.post("/profile/time-zone")
+def change_time_zone(
+    request: Request,
+    ctx: CtxDep,
+    user: FormUserDep,
+    time_zone: Annotated[str, Form()] = "",
+) -> Response:
+    """Show the user's pages in another IANA zone, from this page on."""
+    try:
+        zone = accounts.set_time_zone(ctx, user.actor, time_zone)
+    except InvalidInput as error:
+        return _profile_page(
+            request,
+            ctx,
+            user,
+            zone_error=_sentence(error.detail),
+            zone_typed=time_zone,
+            status_code=400,
+        )
+    # This page already shows times in the new zone.
+    moved = replace(user, time_zone=zone)
+    return _profile_page(request, ctx, moved, zone_changed=True)
+
+
 def _profile_page(
     request: Request,
     ctx: Context,
@@ -190,6 +215,10 @@ def _profile_page(
         "password_error": None,
         "password_changed": False,
         "max_days": MAX_TOKEN_DAYS,
+        "time_zones": accounts.time_zones(),
+        "zone_error": None,
+        "zone_typed": None,
+        "zone_changed": False,
     }
     context.update(extra)
     return render(request, "accounts/profile.html", context, status_code=status_code)

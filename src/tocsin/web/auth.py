@@ -45,6 +45,8 @@ class WebUser:
 
     actor: Actor
     csrf_token: str
+    # The IANA zone the user's pages show times in (templating's `when`).
+    time_zone: str = "UTC"
 
     @property
     def can_act(self) -> bool:
@@ -111,11 +113,13 @@ def current_user(request: Request, ctx: CtxDep) -> WebUser:
     if not token:
         raise LoginRequired(next_url)
     try:
-        actor, csrf_token = users.authenticate_session(ctx, token)
+        holder = users.session_holder(ctx, token)
     except Unauthenticated as error:
         raise LoginRequired(next_url) from error
 
-    return WebUser(actor=actor, csrf_token=csrf_token)
+    return WebUser(
+        actor=holder.actor, csrf_token=holder.csrf_token, time_zone=holder.time_zone
+    )
 
 
 UserDep = Annotated[WebUser, Depends(current_user)]

@@ -37,7 +37,7 @@ from tocsin.web.incident_response_answers import (
     chosen_id,
 )
 from tocsin.web.incident_response_panels import panel_context, panels
-from tocsin.web.templating import templates
+from tocsin.web.templating import templates, viewing_as
 
 router = APIRouter()
 router.include_router(incident_response_forms.router)
@@ -64,9 +64,12 @@ def response_state(ctx: CtxDep, user: UserDep, number: int) -> Response:
     incident = incidents.get(ctx, user.actor, bounded(number))
     context = panel_context(panels(ctx, user, incident), user) | {"oob": True}
     parts = []
-    for name, block in STATE_BLOCKS:
-        template = templates.env.get_template(name)
-        parts.append("".join(template.blocks[block](template.new_context(context))))
+    # Block by block, outside render(): times still read in the user's zone.
+    with viewing_as(user):
+        for name, block in STATE_BLOCKS:
+            template = templates.env.get_template(name)
+            blocks = template.blocks[block](template.new_context(context))
+            parts.append("".join(blocks))
     return HTMLResponse("\n".join(parts), headers={"Cache-Control": "no-store"})
 
 

@@ -25,7 +25,7 @@ from tocsin.services.incident_views import Cursor, IncidentQuery, Sort
 from tocsin.services.incidents import MAX_NOTE
 from tocsin.web.auth import FormUserDep, UserDep, WebUser, is_htmx
 from tocsin.web.incident_response_panels import Focus, panel_context, panels
-from tocsin.web.templating import render, templates
+from tocsin.web.templating import render, render_fragment
 
 router = APIRouter()
 
@@ -266,7 +266,7 @@ def summary_html(ctx: Context, user: WebUser, number: int) -> str:
     """The incident's summary part as HTML, for live updates."""
     incident = incidents.get(ctx, user.actor, number)
     context = _summary_context(ctx, user, incident)
-    return templates.env.get_template("incidents/_summary.html").render(context)
+    return render_fragment("incidents/_summary.html", context)
 
 
 def _answer(

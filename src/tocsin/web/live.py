@@ -28,7 +28,7 @@ from tocsin.services import incident_views, users
 from tocsin.services.context import Context
 from tocsin.web.auth import UserDep, WebUser, session_cookie
 from tocsin.web.incidents import MAX_NUMBER, summary_html
-from tocsin.web.templating import templates
+from tocsin.web.templating import render_fragment
 
 router = APIRouter()
 
@@ -106,16 +106,18 @@ def _poll(
     nothing happened), or None when the stream must end (session over,
     incident out of reach)."""
     try:
-        actor, csrf_token = users.authenticate_session(ctx, token)
-        since = incident_views.timeline_since(ctx, actor, number, last_id)
+        holder = users.session_holder(ctx, token)
+        since = incident_views.timeline_since(ctx, holder.actor, number, last_id)
     except (Unauthenticated, NotFound):
         return None
     if not since.entries:
         return last_id, ""
 
-    user = WebUser(actor=actor, csrf_token=csrf_token)
-    entries = templates.env.get_template("incidents/_entries.html").render(
-        entries=since.entries
+    user = WebUser(
+        actor=holder.actor, csrf_token=holder.csrf_token, time_zone=holder.time_zone
+    )
+    entries = render_fragment(
+        "incidents/_entries.html", {"user": user, "entries": since.entries}
     )
     new_last = since.entries[-1].id
     try:

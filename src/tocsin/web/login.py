@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from tocsin.api.deps import CtxDep
 from tocsin.errors import Unauthenticated
-from tocsin.services import users
+from tocsin.services import sso, users
 from tocsin.services.context import Context
 from tocsin.web.auth import (
     clear_session_cookie,
@@ -112,6 +112,7 @@ def _login_page(
         "email": email,
         "error": error,
         "login_token": form_token,
+        "sign_on": sso.button_label(ctx.settings),
     }
     response = render(request, "login.html", context, status_code=status_code)
     set_login_cookie(response, ctx.settings, form_token)

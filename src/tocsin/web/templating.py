@@ -7,11 +7,14 @@ neither print markup from data nor hide a typo behind an empty string.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
 from fastapi import Request
@@ -21,6 +24,7 @@ from starlette.templating import Jinja2Templates
 from tocsin.web.navigation import NAVIGATION
 
 HERE = Path(__file__).parent
+UTC_ZONE = ZoneInfo("UTC")
 STATIC_DIR = HERE / "static"
 
 # htmx settings, read from a meta tag. No eval and no inline style (the CSP
@@ -58,11 +62,47 @@ def static_url(path: str) -> str:
     return f"/static/{path}?v={_fingerprint(path)}"
 
 
-def when(instant: datetime | None) -> str:
-    """A timestamp as people read it; always UTC until users carry a zone."""
+# The zone of whoever a page is being rendered for, set by `render` and
+# `render_fragment` for the length of one render. Macros imported without
+# context (macros.html's `timestamp`, everywhere) cannot see the page's `user`;
+# this is how their `when` still shows the viewer's zone.
+_viewer_zone: ContextVar[ZoneInfo | None] = ContextVar("viewer_zone", default=None)
+
+
+@lru_cache(maxsize=256)
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        # A zone stored before validation, or one tzdata dropped: show UTC
+        # rather than break every page the user opens.
+        return UTC_ZONE
+
+
+def zone_of(user: object) -> ZoneInfo:
+    """The zone a page shows times in for `user` (a WebUser); UTC for anyone
+    else, such as the visitor of a page without login."""
+    name = getattr(user, "time_zone", None)
+    return _zone(name) if isinstance(name, str) else UTC_ZONE
+
+
+@jinja2.pass_context
+def when(context: jinja2.runtime.Context, instant: datetime | None) -> str:
+    """A timestamp as people read it, in the logged-in user's zone with its
+    abbreviation ("2026-03-08 03:30 EDT"); UTC on pages without a user."""
     if instant is None:
         return ""
-    return instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+    user = context.get("user")
+    zone = zone_of(user) if user is not None else _viewer_zone.get() or UTC_ZONE
+    return local_time(instant, zone)
+
+
+def local_time(instant: datetime, zone: ZoneInfo) -> str:
+    """`instant` as a wall-clock time in `zone`, with the zone's abbreviation
+    at that instant (EST or EDT), or its name where the zone has none."""
+    local = instant.astimezone(zone)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname() or zone.key}"
 
 
 def iso(instant: datetime | None) -> str:
@@ -103,6 +143,25 @@ def render(
     base.html can always ask who is there."""
     full: dict[str, Any] = {"user": None}
     full.update(context or {})
-    return templates.TemplateResponse(
-        request, name, full, status_code=status_code, headers=headers
-    )
+    with viewing_as(full["user"]):
+        return templates.TemplateResponse(
+            request, name, full, status_code=status_code, headers=headers
+        )
+
+
+def render_fragment(name: str, context: Mapping[str, Any]) -> str:
+    """Render template `name` to a string (a part of a page sent as a live
+    update), with times in the zone of the context's `user`, if any."""
+    with viewing_as(context.get("user")):
+        return templates.env.get_template(name).render(context)
+
+
+@contextmanager
+def viewing_as(user: object) -> Iterator[None]:
+    # Starlette renders the template while building the response, so the zone
+    # is set exactly for the render and reset for whatever runs next.
+    token = _viewer_zone.set(zone_of(user))
+    try:
+        yield
+    finally:
+        _viewer_zone.reset(token)

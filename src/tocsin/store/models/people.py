@@ -12,6 +12,8 @@ from tocsin.store.models.base import Base, CreatedAt
 
 class User(CreatedAt, Base):
     __tablename__ = "users"
+    # One Tocsin account per identity at an OpenID Connect provider.
+    __table_args__ = (UniqueConstraint("oidc_issuer", "oidc_subject"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -19,8 +21,13 @@ class User(CreatedAt, Base):
     # admin | responder | viewer; see tocsin.domain.access.
     role: Mapped[str] = mapped_column(String(20), default="responder")
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    # IANA zone the pages show this user's times in.
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     active: Mapped[bool] = mapped_column(default=True)
+    # The single sign-on identity linked at the first login through the
+    # provider (tocsin.services.sso): its issuer URL and subject (`sub`).
+    oidc_issuer: Mapped[str | None] = mapped_column(String(500))
+    oidc_subject: Mapped[str | None] = mapped_column(String(255))
 
     contact_methods: Mapped[list[ContactMethod]] = relationship(
         back_populates="user", order_by="ContactMethod.id"
