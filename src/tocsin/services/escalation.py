@@ -245,6 +245,63 @@ def stop(session: Session, incident: Incident, *, firing: int | None = None) -> 
     session.execute(pending)
 
 
+def step_removed(
+    session: Session, policy_id: int, removed: int, steps_left: int, repeat: int
+) -> None:
+    """Keep the incidents escalating through a policy on course after its step
+    at `removed` (0-based) was taken out and the later ones moved up.
+
+    Positions are numbers, so without this an incident past the removed step
+    would skip the step that moved into its next number, and a pending step
+    naming a number past the new end would never fire. An incident at the
+    removed step now stands just before the step that followed it (-1 when
+    that is the first), so that step pages when its turn was due; a step held
+    by maintenance holds the step that took its number instead."""
+    incidents = session.scalars(
+        select(Incident)
+        .where(
+            Incident.escalation_policy_id == policy_id,
+            Incident.status != IncidentStatus.RESOLVED,
+        )
+        .with_for_update()
+    ).all()
+    for incident in incidents:
+        timers = session.scalars(
+            select(Timer).where(
+                Timer.incident_id == incident.id, Timer.kind.in_((ESCALATE, HELD))
+            )
+        ).all()
+        held = any(timer.kind == HELD for timer in timers)
+        step = incident.escalation_step
+        if step > removed or (step == removed and not held):
+            incident.escalation_step = step - 1
+        for timer in timers:
+            _renumber_timer(session, incident, timer, removed, steps_left, repeat)
+    session.flush()
+
+
+def _renumber_timer(
+    session: Session,
+    incident: Incident,
+    timer: Timer,
+    removed: int,
+    steps_left: int,
+    repeat: int,
+) -> None:
+    step, loop = int(timer.payload["step"]), int(timer.payload["loop"])
+    if step > removed:
+        step -= 1
+    if step >= steps_left:
+        # The removed step was the last: what comes next is the next pass.
+        if loop >= repeat:
+            session.delete(timer)
+            return
+        step, loop = 0, loop + 1
+        if timer.kind == HELD:
+            incident.escalation_step, incident.escalation_loop = step, loop
+    timer.payload = {**timer.payload, "step": step, "loop": loop}
+
+
 def acknowledged(session: Session, ctx: Context, incident: Incident) -> None:
     """After an acknowledgement: when the policy has an acknowledgement timeout,
     set the timer that triggers the incident again if it is still not resolved."""

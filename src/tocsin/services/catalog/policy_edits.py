@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from tocsin.domain.access import Actor, Role, can_see_team, holds
 from tocsin.errors import Forbidden, InvalidInput, NotFound
 from tocsin.schemas import UserRef
+from tocsin.services import escalation
 from tocsin.services.catalog.common import (
     MAX_ACK_TIMEOUT_MINUTES,
     MAX_DELAY_MINUTES,
@@ -167,7 +168,7 @@ def add_step(
             position=len(policy.steps),
             delay_minutes=step.delay_minutes,
             round_robin=step.round_robin,
-            targets=_targets(session, step),
+            targets=_targets(session, actor, step),
         )
         policy.steps.append(added)
         session.flush()
@@ -187,7 +188,7 @@ def edit_step(
         if found.round_robin != step.round_robin:
             found.round_robin_turn = 0
         found.round_robin = step.round_robin
-        found.targets = _targets(session, step)
+        found.targets = _targets(session, actor, step)
         session.flush()
         _audit(
             session,
@@ -211,10 +212,14 @@ def remove_step(
         found = _step(policy, step_id)
         if len(policy.steps) == 1:
             raise InvalidInput("a policy keeps at least one step")
+        removed = policy.steps.index(found)
         remaining = [s for s in policy.steps if s.id != found.id]
         policy.steps.remove(found)
         session.flush()
         _renumber(session, remaining)
+        escalation.step_removed(
+            session, policy.id, removed, len(remaining), policy.repeat
+        )
         _audit(session, ctx, actor, policy, "remove_step", step_id=step_id)
         return _reread(session, actor, policy)
 
@@ -332,14 +337,24 @@ def _check_step(step: StepInput) -> None:
     if not 1 <= step.target_count <= MAX_TARGETS:
         raise InvalidInput(f"a step pages 1 to {MAX_TARGETS} users, schedules or teams")
     emails = [checked_email(e) for e in step.emails]
-    for names in (emails, list(step.schedules), list(step.teams)):
+    schedules = [name.strip() for name in step.schedules]
+    teams = [name.strip() for name in step.teams]
+    for names in (emails, schedules, teams):
         if len(set(names)) != len(names):
             raise InvalidInput("the step names a target twice")
 
 
-def _targets(session: Session, step: StepInput) -> list[EscalationTarget]:
+def _targets(session: Session, actor: Actor, step: StepInput) -> list[EscalationTarget]:
     people = active_users(session, step.emails)
     schedules = _ids(session, Schedule, step.schedules)
+    # A step shows its schedules' names and the preview who is on call in
+    # them: another team's schedule is "not found", word for word.
+    for name, schedule_id in schedules.items():
+        owner = session.scalar(
+            select(Schedule.team_id).where(Schedule.id == schedule_id)
+        )
+        if not can_see_team(actor, owner):
+            raise NotFound(f"no schedule named {name.strip()!r}")
     teams = _ids(session, Team, step.teams)
     return [
         *(
