@@ -4,6 +4,7 @@ escalates as it now says."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -22,7 +23,7 @@ from tocsin.clock import ManualClock
 from tocsin.domain.access import SYSTEM, Actor
 from tocsin.engine.worker import Worker
 from tocsin.errors import Forbidden, InvalidInput, NotFound
-from tocsin.services import alerts, preview
+from tocsin.services import alerts, maintenance, preview
 from tocsin.services.catalog import StepInput
 from tocsin.services.catalog import policy_edits as policies
 from tocsin.services.context import Context
@@ -302,3 +303,53 @@ def test_removing_the_last_step_goes_on_to_the_next_pass(
         "bob@example.com",
         "ann@example.com",
     ]
+
+
+def test_a_schedule_an_admin_set_stays_when_its_step_is_edited(
+    ctx: Context, setup: tuple[int, int, Actor]
+) -> None:
+    """An admin made Ann's step page a Payments schedule too: Mona, who
+    cannot see that schedule, may still change the step's delay."""
+    policy_id, _, mona = setup
+    pete = make_user(ctx, "pete@example.com", teams=("Payments",))
+    make_schedule(ctx, "Payments primary", members=[pete], team="Payments")
+    [first, _] = policies.get_visible(ctx, SYSTEM, policy_id).steps
+    both = StepInput(1, ("ann@example.com",), schedules=("Payments primary",))
+    policies.edit_step(ctx, SYSTEM, policy_id, first.id, both)
+
+    policies.edit_step(ctx, mona, policy_id, first.id, replace(both, delay_minutes=3))
+
+    [edited, _] = policies.get_visible(ctx, SYSTEM, policy_id).steps
+    assert edited.delay_minutes == 3
+    assert [s.name for s in edited.schedules] == ["Payments primary"]
+
+
+def test_removing_a_step_held_by_maintenance_holds_the_next_one(
+    ctx: Context, clock: ManualClock
+) -> None:
+    """A window held Ann's step; once it is removed, Bob's step (now first)
+    pages when the window ends."""
+    channel = RecordingChannel()
+    worker = Worker(ctx, {"email": channel})
+    now = ctx.clock.now()
+    ann = make_user(ctx, "ann@example.com", teams=("Ops",))
+    bob = make_user(ctx, "bob@example.com", teams=("Ops",))
+    make_service(ctx, "checkout", steps=[(5, [ann]), (10, [bob])])
+    maintenance.create_window(
+        ctx, SYSTEM, "checkout", starts_at=now, ends_at=now + timedelta(hours=1)
+    )
+    mona = make_user(ctx, "mona@example.com", role="manager", teams=("Ops",))
+    integration, _ = make_integration(ctx, "checkout")
+    alerts.ingest(ctx, integration, [trigger()])
+    worker.run_once()
+    assert channel.recipients() == []
+    with ctx.db.read() as session:
+        policy_id = session.scalars(select(EscalationPolicy.id)).one()
+
+    policies.remove_step(
+        ctx, actor_of(ctx, mona), policy_id, _step_ids(ctx, policy_id)[0]
+    )
+    clock.advance(hours=1)
+    worker.run_once()
+
+    assert channel.recipients() == ["bob@example.com"]

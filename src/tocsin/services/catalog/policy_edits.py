@@ -14,7 +14,7 @@ at that number when it fires (see escalation.fire).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -188,7 +188,8 @@ def edit_step(
         if found.round_robin != step.round_robin:
             found.round_robin_turn = 0
         found.round_robin = step.round_robin
-        found.targets = _targets(session, actor, step)
+        kept = {t.schedule_id for t in found.targets if t.schedule_id is not None}
+        found.targets = _targets(session, actor, step, kept)
         session.flush()
         _audit(
             session,
@@ -344,12 +345,17 @@ def _check_step(step: StepInput) -> None:
             raise InvalidInput("the step names a target twice")
 
 
-def _targets(session: Session, actor: Actor, step: StepInput) -> list[EscalationTarget]:
+def _targets(
+    session: Session, actor: Actor, step: StepInput, kept: Set[int] = frozenset()
+) -> list[EscalationTarget]:
+    """The step's targets. A schedule of a team the actor cannot see is "not
+    found", word for word, unless the step already pages it (`kept`: an admin
+    set it), so that its editor may still change the step's delay."""
     people = active_users(session, step.emails)
     schedules = _ids(session, Schedule, step.schedules)
-    # A step shows its schedules' names and the preview who is on call in
-    # them: another team's schedule is "not found", word for word.
     for name, schedule_id in schedules.items():
+        if schedule_id in kept:
+            continue
         owner = session.scalar(
             select(Schedule.team_id).where(Schedule.id == schedule_id)
         )
