@@ -353,3 +353,29 @@ def test_removing_a_step_held_by_maintenance_holds_the_next_one(
     worker.run_once()
 
     assert channel.recipients() == ["bob@example.com"]
+
+
+def test_moving_the_next_step_up_pages_it_next(
+    ctx: Context, clock: ManualClock
+) -> None:
+    """Ann was paged and does not answer; Mona moves Bob's step first. Bob is
+    paged when his turn was due, not Ann a second time in his place, and
+    Ann's step, now second, follows him."""
+    channel = RecordingChannel()
+    worker = Worker(ctx, {"email": channel})
+    policy_id, mona = _escalating(ctx, worker, channel)
+
+    policies.move_step(ctx, mona, policy_id, _step_ids(ctx, policy_id)[1], -1)
+    clock.advance(minutes=5)
+    worker.run_once()
+    clock.advance(minutes=10)
+    worker.run_once()
+    clock.advance(minutes=5)
+    worker.run_once()
+
+    assert channel.recipients() == [
+        "ann@example.com",
+        "bob@example.com",
+        "ann@example.com",
+        "cy@example.com",
+    ]

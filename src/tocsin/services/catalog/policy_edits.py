@@ -8,8 +8,9 @@ the policy's team; another team's policy is "not found", as its schedules are.
 Each change is one transaction that locks the policy row, so two editors
 cannot interleave, and is audited. Steps keep their rows (and their
 round-robin turn) when edited or moved. An incident escalating through the
-policy keeps its position by number: its next step is whatever step stands
-at that number when it fires (see escalation.fire).
+policy goes on from where it stands: removing or moving a step renumbers
+its position and pending step (escalation.step_removed, step_moved), so no
+step it has not paged is skipped.
 """
 
 from __future__ import annotations
@@ -241,6 +242,7 @@ def move_step(
             raise InvalidInput("the step cannot move past the end of the policy")
         order[here], order[there] = order[there], order[here]
         _renumber(session, order)
+        escalation.step_moved(session, policy.id, min(here, there))
         _audit(
             session,
             ctx,
