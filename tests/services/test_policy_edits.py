@@ -4,15 +4,26 @@ escalates as it now says."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
 
-from tests.builders import actor_of, make_schedule, make_service, make_user
+from tests.builders import (
+    actor_of,
+    make_integration,
+    make_schedule,
+    make_service,
+    make_user,
+    trigger,
+)
+from tests.services.escalation_helpers import RecordingChannel
+from tocsin.clock import ManualClock
 from tocsin.domain.access import SYSTEM, Actor
+from tocsin.engine.worker import Worker
 from tocsin.errors import Forbidden, InvalidInput, NotFound
-from tocsin.services import preview
+from tocsin.services import alerts, maintenance, preview
 from tocsin.services.catalog import StepInput
 from tocsin.services.catalog import policy_edits as policies
 from tocsin.services.context import Context
@@ -172,3 +183,199 @@ def test_a_schedule_knows_the_policies_paging_it(
 
     assert [(p.id, p.name) for p in named] == [(policy_id, "checkout policy")]
     assert policies.paging_schedule(ctx, outsider, schedule_id) == []
+
+
+def test_another_teams_schedule_is_not_a_target(
+    ctx: Context, setup: tuple[int, int, Actor]
+) -> None:
+    """A manager of Ops cannot make a step page (and the preview reveal) who
+    is on call in a Payments schedule by typing its name: it is "not found",
+    in the same words as a schedule that does not exist."""
+    policy_id, _, mona = setup
+    pete = make_user(ctx, "pete@example.com", teams=("Payments",))
+    make_schedule(ctx, "Payments primary", members=[pete], team="Payments")
+    [first, _] = policies.get_visible(ctx, SYSTEM, policy_id).steps
+    theirs = StepInput(1, (), schedules=("Payments primary",))
+
+    with pytest.raises(NotFound, match="no schedule named 'Payments primary'"):
+        policies.add_step(ctx, mona, policy_id, theirs)
+    with pytest.raises(NotFound, match="no schedule named 'Payments primary'"):
+        policies.edit_step(ctx, mona, policy_id, first.id, theirs)
+
+    assert _emails(ctx, policy_id) == [["ann@example.com"], ["bob@example.com"]]
+
+
+def test_a_name_written_twice_with_spaces_is_one_target(
+    ctx: Context, setup: tuple[int, int, Actor]
+) -> None:
+    policy_id, _, mona = setup
+    ann = make_user(ctx, "ann4@example.com", teams=("Ops",))
+    make_schedule(ctx, "Ops primary", members=[ann])
+    twice = StepInput(1, (), schedules=("Ops primary", " Ops primary "))
+
+    with pytest.raises(InvalidInput, match="twice"):
+        policies.add_step(ctx, mona, policy_id, twice)
+
+
+def _escalating(
+    ctx: Context, worker: Worker, channel: RecordingChannel, repeat: int = 0
+) -> tuple[int, Actor]:
+    """Checkout pages Ann, then Bob 5 minutes later, then Cy 10 after that;
+    an incident has just paged Ann. Returns (policy, Mona the Ops manager)."""
+    ann = make_user(ctx, "ann@example.com", teams=("Ops",))
+    bob = make_user(ctx, "bob@example.com", teams=("Ops",))
+    cy = make_user(ctx, "cy@example.com", teams=("Ops",))
+    make_service(
+        ctx, "checkout", steps=[(5, [ann]), (10, [bob]), (15, [cy])], repeat=repeat
+    )
+    mona = make_user(ctx, "mona@example.com", role="manager", teams=("Ops",))
+    integration, _ = make_integration(ctx, "checkout")
+    alerts.ingest(ctx, integration, [trigger()])
+    worker.run_once()
+    assert channel.recipients() == ["ann@example.com"]
+    with ctx.db.read() as session:
+        policy_id = session.scalars(select(EscalationPolicy.id)).one()
+    return policy_id, actor_of(ctx, mona)
+
+
+def _step_ids(ctx: Context, policy_id: int) -> list[int]:
+    return [step.id for step in policies.get_visible(ctx, SYSTEM, policy_id).steps]
+
+
+def test_removing_the_step_that_paged_still_pages_the_next_one(
+    ctx: Context, clock: ManualClock
+) -> None:
+    """Ann's step paged and is removed while the incident escalates: Bob's
+    step, now first, still pages when it was due, and Cy's after it."""
+    channel = RecordingChannel()
+    worker = Worker(ctx, {"email": channel})
+    policy_id, mona = _escalating(ctx, worker, channel)
+
+    policies.remove_step(ctx, mona, policy_id, _step_ids(ctx, policy_id)[0])
+    clock.advance(minutes=5)
+    worker.run_once()
+    clock.advance(minutes=10)
+    worker.run_once()
+
+    assert channel.recipients() == [
+        "ann@example.com",
+        "bob@example.com",
+        "cy@example.com",
+    ]
+
+
+def test_removing_a_step_already_passed_skips_nobody(
+    ctx: Context, clock: ManualClock
+) -> None:
+    """Bob was paged (step 2); removing Ann's step 1 must not make Cy's step,
+    now number 2, count as paged."""
+    channel = RecordingChannel()
+    worker = Worker(ctx, {"email": channel})
+    policy_id, mona = _escalating(ctx, worker, channel)
+    clock.advance(minutes=5)
+    worker.run_once()
+
+    policies.remove_step(ctx, mona, policy_id, _step_ids(ctx, policy_id)[0])
+    clock.advance(minutes=10)
+    worker.run_once()
+
+    assert channel.recipients()[-1] == "cy@example.com"
+
+
+def test_removing_the_last_step_goes_on_to_the_next_pass(
+    ctx: Context, clock: ManualClock
+) -> None:
+    """With one repeat, removing the step about to page (the last) makes the
+    policy start its second pass when that step was due."""
+    channel = RecordingChannel()
+    worker = Worker(ctx, {"email": channel})
+    policy_id, mona = _escalating(ctx, worker, channel, repeat=1)
+    clock.advance(minutes=5)
+    worker.run_once()
+    ids = _step_ids(ctx, policy_id)
+
+    policies.remove_step(ctx, mona, policy_id, ids[2])
+    clock.advance(minutes=10)
+    worker.run_once()
+
+    assert channel.recipients() == [
+        "ann@example.com",
+        "bob@example.com",
+        "ann@example.com",
+    ]
+
+
+def test_a_schedule_an_admin_set_stays_when_its_step_is_edited(
+    ctx: Context, setup: tuple[int, int, Actor]
+) -> None:
+    """An admin made Ann's step page a Payments schedule too: Mona, who
+    cannot see that schedule, may still change the step's delay."""
+    policy_id, _, mona = setup
+    pete = make_user(ctx, "pete@example.com", teams=("Payments",))
+    make_schedule(ctx, "Payments primary", members=[pete], team="Payments")
+    [first, _] = policies.get_visible(ctx, SYSTEM, policy_id).steps
+    both = StepInput(1, ("ann@example.com",), schedules=("Payments primary",))
+    policies.edit_step(ctx, SYSTEM, policy_id, first.id, both)
+
+    policies.edit_step(ctx, mona, policy_id, first.id, replace(both, delay_minutes=3))
+
+    [edited, _] = policies.get_visible(ctx, SYSTEM, policy_id).steps
+    assert edited.delay_minutes == 3
+    assert [s.name for s in edited.schedules] == ["Payments primary"]
+
+
+def test_removing_a_step_held_by_maintenance_holds_the_next_one(
+    ctx: Context, clock: ManualClock
+) -> None:
+    """A window held Ann's step; once it is removed, Bob's step (now first)
+    pages when the window ends."""
+    channel = RecordingChannel()
+    worker = Worker(ctx, {"email": channel})
+    now = ctx.clock.now()
+    ann = make_user(ctx, "ann@example.com", teams=("Ops",))
+    bob = make_user(ctx, "bob@example.com", teams=("Ops",))
+    make_service(ctx, "checkout", steps=[(5, [ann]), (10, [bob])])
+    maintenance.create_window(
+        ctx, SYSTEM, "checkout", starts_at=now, ends_at=now + timedelta(hours=1)
+    )
+    mona = make_user(ctx, "mona@example.com", role="manager", teams=("Ops",))
+    integration, _ = make_integration(ctx, "checkout")
+    alerts.ingest(ctx, integration, [trigger()])
+    worker.run_once()
+    assert channel.recipients() == []
+    with ctx.db.read() as session:
+        policy_id = session.scalars(select(EscalationPolicy.id)).one()
+
+    policies.remove_step(
+        ctx, actor_of(ctx, mona), policy_id, _step_ids(ctx, policy_id)[0]
+    )
+    clock.advance(hours=1)
+    worker.run_once()
+
+    assert channel.recipients() == ["bob@example.com"]
+
+
+def test_moving_the_next_step_up_pages_it_next(
+    ctx: Context, clock: ManualClock
+) -> None:
+    """Ann was paged and does not answer; Mona moves Bob's step first. Bob is
+    paged when his turn was due, not Ann a second time in his place, and
+    Ann's step, now second, follows him."""
+    channel = RecordingChannel()
+    worker = Worker(ctx, {"email": channel})
+    policy_id, mona = _escalating(ctx, worker, channel)
+
+    policies.move_step(ctx, mona, policy_id, _step_ids(ctx, policy_id)[1], -1)
+    clock.advance(minutes=5)
+    worker.run_once()
+    clock.advance(minutes=10)
+    worker.run_once()
+    clock.advance(minutes=5)
+    worker.run_once()
+
+    assert channel.recipients() == [
+        "ann@example.com",
+        "bob@example.com",
+        "ann@example.com",
+        "cy@example.com",
+    ]

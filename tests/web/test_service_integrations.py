@@ -4,16 +4,26 @@ responder sends a test alert that opens a real incident on the service."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.builders import make_user
 from tests.web.conftest import World, log_in, new_client
+from tocsin.domain.access import SYSTEM
 from tocsin.errors import Unauthenticated
-from tocsin.services import integrations
+from tocsin.services import integrations, maintenance
 from tocsin.services.context import Context
-from tocsin.store.models import Alert, AuditRecord, Incident, Integration, Service
+from tocsin.store.models import (
+    Alert,
+    AuditRecord,
+    Incident,
+    Integration,
+    Service,
+    Timer,
+)
 
 
 def _service_id(ctx: Context, name: str) -> int:
@@ -222,3 +232,32 @@ def test_a_test_alert_is_refused_outside_the_rules(
     assert as_viewer.status_code == 403
     with ctx.db.read() as session:
         assert session.scalars(select(Incident.id)).all() == []
+
+
+def test_a_test_alert_during_maintenance_is_refused_and_says_why(
+    client: TestClient, ctx: Context, world: World
+) -> None:
+    """A window holds every page until it ends, so a drill now would prove
+    nothing and page Ann hours later: the page says so and opens nothing."""
+    now = ctx.clock.now()
+    maintenance.create_window(
+        ctx,
+        SYSTEM,
+        "checkout",
+        starts_at=now - timedelta(minutes=5),
+        ends_at=now + timedelta(hours=3),
+    )
+    csrf = log_in(client, world.ann.email)
+    checkout = _service_id(ctx, "checkout")
+
+    sent = client.post(
+        f"/services/{checkout}/integrations/{world.checkout.id}/test",
+        data={"csrf_token": csrf},
+    )
+
+    assert sent.status_code == 400
+    assert "maintenance window until" in sent.text
+    assert "no test alert was sent" in sent.text
+    with ctx.db.read() as session:
+        assert session.scalars(select(Incident.id)).all() == []
+        assert session.scalars(select(Timer.id)).all() == []

@@ -245,6 +245,101 @@ def stop(session: Session, incident: Incident, *, firing: int | None = None) -> 
     session.execute(pending)
 
 
+def step_removed(
+    session: Session, policy_id: int, removed: int, steps_left: int, repeat: int
+) -> None:
+    """Keep the incidents escalating through a policy on course after its step
+    at `removed` (0-based) was taken out and the later ones moved up.
+
+    Positions are numbers, so without this an incident past the removed step
+    would skip the step that moved into its next number, and a pending step
+    naming a number past the new end would never fire. An incident at the
+    removed step now stands just before the step that followed it (-1 when
+    that is the first), so that step pages when its turn was due; a step held
+    by maintenance holds the step that took its number instead."""
+    for incident, timers in _escalating(session, policy_id):
+        held = any(timer.kind == HELD for timer in timers)
+        step = incident.escalation_step
+        if step > removed or (step == removed and not held):
+            incident.escalation_step = step - 1
+        for timer in timers:
+            _renumber_timer(session, incident, timer, removed, steps_left, repeat)
+    session.flush()
+
+
+def step_moved(session: Session, policy_id: int, upper: int) -> None:
+    """Keep the incidents escalating through a policy on course after its
+    steps at `upper` and `upper + 1` (0-based) changed places.
+
+    An incident that had paged the step at `upper` and waited for the next
+    one would otherwise page that same step again at `upper + 1`, and never
+    the step that moved above it: it now stands just before `upper`, so the
+    step that moved up pages when the next was due. A step held by
+    maintenance at `upper + 1` follows the held step to `upper`."""
+    for incident, timers in _escalating(session, policy_id):
+        for timer in timers:
+            step = int(timer.payload["step"])
+            if timer.kind == ESCALATE and incident.escalation_step == upper:
+                incident.escalation_step = upper - 1
+                timer.payload = {**timer.payload, "step": step - 1}
+            elif timer.kind == HELD and incident.escalation_step == upper + 1:
+                incident.escalation_step = upper
+                timer.payload = {**timer.payload, "step": upper}
+    session.flush()
+
+
+def _escalating(session: Session, policy_id: int) -> list[tuple[Incident, list[Timer]]]:
+    """The unresolved incidents of a policy, locked, each with its pending
+    step timers (`escalate` and `escalation_held`)."""
+    incidents = session.scalars(
+        select(Incident)
+        .where(
+            Incident.escalation_policy_id == policy_id,
+            Incident.status != IncidentStatus.RESOLVED,
+        )
+        .order_by(Incident.id)
+        .with_for_update()
+    ).all()
+    return [
+        (
+            incident,
+            list(
+                session.scalars(
+                    select(Timer)
+                    .where(
+                        Timer.incident_id == incident.id,
+                        Timer.kind.in_((ESCALATE, HELD)),
+                    )
+                    .order_by(Timer.id)
+                )
+            ),
+        )
+        for incident in incidents
+    ]
+
+
+def _renumber_timer(
+    session: Session,
+    incident: Incident,
+    timer: Timer,
+    removed: int,
+    steps_left: int,
+    repeat: int,
+) -> None:
+    step, loop = int(timer.payload["step"]), int(timer.payload["loop"])
+    if step > removed:
+        step -= 1
+    if step >= steps_left:
+        # The removed step was the last: what comes next is the next pass.
+        if loop >= repeat:
+            session.delete(timer)
+            return
+        step, loop = 0, loop + 1
+        if timer.kind == HELD:
+            incident.escalation_step, incident.escalation_loop = step, loop
+    timer.payload = {**timer.payload, "step": step, "loop": loop}
+
+
 def acknowledged(session: Session, ctx: Context, incident: Incident) -> None:
     """After an acknowledgement: when the policy has an acknowledgement timeout,
     set the timer that triggers the incident again if it is still not resolved."""

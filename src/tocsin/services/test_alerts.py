@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from tocsin.domain.access import Actor, Role, can_see_team, require_role
 from tocsin.domain.alerts import AlertAction, AlertEvent
 from tocsin.errors import InvalidInput, NotFound
-from tocsin.services import alerts, integrations
+from tocsin.services import alerts, integrations, maintenance
 from tocsin.services.alerts import Outcome
 from tocsin.services.context import Context
 from tocsin.services.integrations import IntegrationRef
@@ -31,7 +31,8 @@ def send(ctx: Context, actor: Actor, service_id: int, integration_id: int) -> Ou
 
     Raises NotFound for a service the actor may not see or an integration of
     another service, InvalidInput for a disabled integration or one Tocsin
-    keeps for its own signals, Forbidden below the responder role."""
+    keeps for its own signals or while a maintenance window holds the
+    service's pages, Forbidden below the responder role."""
     require_role(actor, Role.RESPONDER)
 
     for attempt in (1, 2):
@@ -60,6 +61,15 @@ def _send(ctx: Context, actor: Actor, service_id: int, integration_id: int) -> O
             raise InvalidInput("Tocsin raises this integration's alerts itself")
         if integration.disabled:
             raise InvalidInput(f"integration {integration.name!r} is disabled")
+        held = maintenance.service_held_until(session, service.id, now)
+        if held is not None:
+            # A window holds every page until it ends: the drill would prove
+            # nothing now and page someone hours later, at the window's end.
+            raise InvalidInput(
+                f"{service.name} is in a maintenance window until "
+                f"{held:%Y-%m-%d %H:%M} UTC: nobody would be paged, so no test "
+                "alert was sent"
+            )
 
         event = AlertEvent(
             action=AlertAction.TRIGGER,

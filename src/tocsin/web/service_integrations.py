@@ -98,8 +98,8 @@ def send_test_alert(
             request, ctx, user, service_id, integration_problem=error.detail
         )
     if outcome.incident_number is None:
-        # The service is in a maintenance window or the alert joined nothing
-        # that pages; the page says what intake did.
+        # Intake opened no incident (it dropped or only recorded the alert);
+        # the page says what it did.
         problem = f"the test alert was {outcome.result}; no incident was opened"
         return service_page(request, ctx, user, service_id, integration_problem=problem)
     return RedirectResponse(f"/incidents/{outcome.incident_number}", status_code=303)

@@ -8,13 +8,14 @@ the policy's team; another team's policy is "not found", as its schedules are.
 Each change is one transaction that locks the policy row, so two editors
 cannot interleave, and is audited. Steps keep their rows (and their
 round-robin turn) when edited or moved. An incident escalating through the
-policy keeps its position by number: its next step is whatever step stands
-at that number when it fires (see escalation.fire).
+policy goes on from where it stands: removing or moving a step renumbers
+its position and pending step (escalation.step_removed, step_moved), so no
+step it has not paged is skipped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 from tocsin.domain.access import Actor, Role, can_see_team, holds
 from tocsin.errors import Forbidden, InvalidInput, NotFound
 from tocsin.schemas import UserRef
+from tocsin.services import escalation
 from tocsin.services.catalog.common import (
     MAX_ACK_TIMEOUT_MINUTES,
     MAX_DELAY_MINUTES,
@@ -167,7 +169,7 @@ def add_step(
             position=len(policy.steps),
             delay_minutes=step.delay_minutes,
             round_robin=step.round_robin,
-            targets=_targets(session, step),
+            targets=_targets(session, actor, step),
         )
         policy.steps.append(added)
         session.flush()
@@ -187,7 +189,8 @@ def edit_step(
         if found.round_robin != step.round_robin:
             found.round_robin_turn = 0
         found.round_robin = step.round_robin
-        found.targets = _targets(session, step)
+        kept = {t.schedule_id for t in found.targets if t.schedule_id is not None}
+        found.targets = _targets(session, actor, step, kept)
         session.flush()
         _audit(
             session,
@@ -211,10 +214,14 @@ def remove_step(
         found = _step(policy, step_id)
         if len(policy.steps) == 1:
             raise InvalidInput("a policy keeps at least one step")
+        removed = policy.steps.index(found)
         remaining = [s for s in policy.steps if s.id != found.id]
         policy.steps.remove(found)
         session.flush()
         _renumber(session, remaining)
+        escalation.step_removed(
+            session, policy.id, removed, len(remaining), policy.repeat
+        )
         _audit(session, ctx, actor, policy, "remove_step", step_id=step_id)
         return _reread(session, actor, policy)
 
@@ -235,6 +242,7 @@ def move_step(
             raise InvalidInput("the step cannot move past the end of the policy")
         order[here], order[there] = order[there], order[here]
         _renumber(session, order)
+        escalation.step_moved(session, policy.id, min(here, there))
         _audit(
             session,
             ctx,
@@ -332,14 +340,29 @@ def _check_step(step: StepInput) -> None:
     if not 1 <= step.target_count <= MAX_TARGETS:
         raise InvalidInput(f"a step pages 1 to {MAX_TARGETS} users, schedules or teams")
     emails = [checked_email(e) for e in step.emails]
-    for names in (emails, list(step.schedules), list(step.teams)):
+    schedules = [name.strip() for name in step.schedules]
+    teams = [name.strip() for name in step.teams]
+    for names in (emails, schedules, teams):
         if len(set(names)) != len(names):
             raise InvalidInput("the step names a target twice")
 
 
-def _targets(session: Session, step: StepInput) -> list[EscalationTarget]:
+def _targets(
+    session: Session, actor: Actor, step: StepInput, kept: Set[int] = frozenset()
+) -> list[EscalationTarget]:
+    """The step's targets. A schedule of a team the actor cannot see is "not
+    found", word for word, unless the step already pages it (`kept`: an admin
+    set it), so that its editor may still change the step's delay."""
     people = active_users(session, step.emails)
     schedules = _ids(session, Schedule, step.schedules)
+    for name, schedule_id in schedules.items():
+        if schedule_id in kept:
+            continue
+        owner = session.scalar(
+            select(Schedule.team_id).where(Schedule.id == schedule_id)
+        )
+        if not can_see_team(actor, owner):
+            raise NotFound(f"no schedule named {name.strip()!r}")
     teams = _ids(session, Team, step.teams)
     return [
         *(
