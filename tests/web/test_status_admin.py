@@ -799,3 +799,32 @@ def test_a_time_the_clocks_skip_is_refused(
     assert response.status_code == 400
     assert "does not exist in Europe/Berlin" in alert_text(response.text)
     assert status_maintenance.list_maintenance(ctx) == []
+
+
+def test_a_time_past_the_calendar_in_a_western_zone_is_refused(
+    ctx: Context, client: TestClient, manager: str, page_setup: None
+) -> None:
+    """31 December 9999 in UTC-12 is already the year 10000 in UTC: the form
+    and its live preview say it is out of range instead of failing."""
+    token = log_in(client, manager)
+    window = {"zone": "Etc/GMT+12", "starts": "9999-12-31T22:00"}
+
+    response = client.post(
+        "/status-admin/maintenance",
+        data={
+            "csrf_token": token,
+            "title": "Far off",
+            "ends": "9999-12-31T23:00",
+            "component_ids": str(component_id(ctx, "API")),
+            **window,
+        },
+    )
+    preview = client.get(
+        "/status-admin/maintenance/preview",
+        params={**window, "ends": "9999-12-31T23:00"},
+    )
+
+    assert response.status_code == 400
+    assert "out of range" in alert_text(response.text)
+    assert preview.status_code == 200
+    assert "out of range" in preview.text

@@ -148,9 +148,13 @@ def local_instant(value: str, tz: ZoneInfo, what: str) -> datetime:
     except ValueError:
         raise InvalidInput(f"give the {what} as a date and a time") from None
     instant = parsed.replace(tzinfo=tz)
+    try:
+        read_back = instant.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+    except OverflowError:  # the year 9999 in a zone west of UTC, say
+        raise InvalidInput(f"the {what} is out of range") from None
     # A time the clocks skip (spring forward) would otherwise be quietly read
     # an hour off; say so instead.
-    if instant.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != parsed:
+    if read_back != parsed:
         raise InvalidInput(
             f"the {what}, {value.strip().replace('T', ' ')}, does not exist in "
             f"{tz.key}: the clocks skip it"
