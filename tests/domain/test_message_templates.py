@@ -73,3 +73,54 @@ def test_syntax_errors_name_the_line() -> None:
 def test_plain_values_come_out_as_written(value: str) -> None:
     """A variable's text is inserted verbatim, whatever it holds."""
     assert render("{{ v }}", {"v": value}, "body") == value
+
+
+@pytest.mark.parametrize(
+    ("source", "says"),
+    [
+        # Each of these ran for minutes or built hundreds of megabytes before
+        # the output limit could see it.
+        (
+            "{% for n in [30] recursive %}{% if n %}{{ loop([n - 1, n - 1]) }}"
+            "{% endif %}{% endfor %}",
+            "recursive",
+        ),
+        ("{% set n = 10 %}{% set n = n * n %}{% set n = n * n %}", "no set"),
+        ("{% with a = impact ~ impact %}{{ a }}{% endwith %}", "no with"),
+        (
+            "{% filter upper %}{% for c in 'x' * 20000 %}{{ 'y' * 20000 }}"
+            "{% endfor %}{% endfilter %}",
+            "no filter block",
+        ),
+        ("{{ (['x' * 20000] * 20000)|string|length }}", "only text and numbers"),
+        ("{{ [impact] * 3 }}", "only text and numbers"),
+        ("{{ ('x' * 20000) ~ ('x' * 20000) }}", "longer"),
+        ("{{ ('x' * 20000) + ('x' * 20000) }}", "longer"),
+        ("{{ " + " * ".join(["12345678901234567890"] * 20) + " }}", "too large"),
+        (
+            "{% for c in 'x' * 20000 %}{% if ('y' * 20000)|length == 0 %}"
+            "{% endif %}{% endfor %}",
+            "steps",
+        ),
+        ("{{ " + "(" * 3000 + "1" + ")" * 3000 + " }}", "nested too deeply"),
+        ("{{ impact|_joined }}", "no filter named"),
+    ],
+)
+def test_what_would_exhaust_the_server_is_refused(source: str, says: str) -> None:
+    """Exponential growth, unbounded loops and deep nesting are InvalidInput
+    (never a hang, a MemoryError or a 500)."""
+    with pytest.raises(InvalidInput) as caught:
+        render(source, VALUES, "body")
+
+    assert says in caught.value.detail
+
+
+def test_bounded_joins_and_loops_still_work() -> None:
+    """`~`, list literals in tests and loops over a dict's keys stay usable."""
+    source = (
+        "{{ 'Re: ' ~ incident.title ~ ' #' ~ incident.number }}"
+        "{% if impact in ['slow', 'down'] %} ({{ impact }}){% endif %}"
+        "{% for key in incident %} {{ key }}{% endfor %}"
+    )
+
+    assert render(source, VALUES, "body") == "Re: Checkout down #7 (slow) number title"

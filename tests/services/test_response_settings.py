@@ -151,3 +151,25 @@ def test_only_admins_see_the_channel_overview(ctx: Context) -> None:
 
     with pytest.raises(Forbidden):
         channel_settings.overview(ctx, mia)
+
+
+def test_credentials_in_a_channel_url_are_masked(ctx: Context) -> None:
+    """An API URL may carry a user and password (a proxy's, say): the overview
+    shows the URL with them masked."""
+    settings = ctx.settings.model_copy(
+        update={
+            "slack_api_url": "https://bot:hunter2@slack.internal/api/",
+            "twilio_base_url": "https://AC1:twilio-pass@sms.internal",
+        }
+    )
+
+    found = {
+        c.kind: {s.name: s.value for s in c.settings}
+        for c in channel_settings.overview(replace(ctx, settings=settings), SYSTEM)
+    }
+
+    everything = repr(found)
+    assert "hunter2" not in everything
+    assert "twilio-pass" not in everything
+    assert found["slack"]["slack_api_url"] == "https://***@slack.internal/api/"
+    assert found["sms"]["twilio_base_url"] == "https://***@sms.internal"

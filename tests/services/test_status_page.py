@@ -581,3 +581,34 @@ def test_concurrent_posts_about_one_incident_open_one_public_incident(
     assert errors == []
     [public] = sp.list_incidents(ctx)
     assert sorted(update.message for update in public.updates) == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "root,reader@example.com",  # the To header would name two mailboxes
+        "Reader <reader@example.com",
+        "admin\u202egnp.exe@example.com",  # a right-to-left override
+        "re\u200bader@example.com",  # a zero-width space
+        "re\x9bader@example.com",  # a C1 control
+    ],
+)
+def test_a_subscriber_address_that_could_mislead_is_refused(
+    ctx: Context, address: str
+) -> None:
+    """Specials that split a To header, and invisible or reordering
+    characters that make a manager misread the list, are refused."""
+    from tocsin.services import status_subscribers
+
+    with pytest.raises(InvalidInput, match="does not look like an email"):
+        status_subscribers.subscribe(ctx, email=address, client="192.0.2.1")
+
+
+def test_a_subscriber_address_in_another_script_is_taken(ctx: Context) -> None:
+    """Letters beyond ASCII in the local part are fine."""
+    from tocsin.services import status_subscribers
+
+    status_subscribers.subscribe(ctx, email="Renée.Łukasz@example.com", client="")
+
+    [row] = status_subscribers.list_subscribers(ctx, SYSTEM)
+    assert row.email == "renée.łukasz@example.com"

@@ -680,3 +680,27 @@ def test_the_settings_index_shows_the_response_cards_by_role(
     assert "/settings/roles" in page.text
     assert "/settings/templates" in page.text
     assert "/settings/channels" not in page.text
+
+
+def test_a_new_postmortem_template_does_not_overwrite_one_of_the_same_name(
+    ctx: Context, client: TestClient, adam: str
+) -> None:
+    """The 'new template' form (say, in a second browser tab) with a name that
+    is taken is refused with the form kept; the stored template stays."""
+    token = log_in(client, adam)
+    postmortems.save_template(ctx, SYSTEM, "short", {"summary": "Keep me"})
+
+    response = client.post(
+        "/settings/postmortem-templates",
+        data={
+            "csrf_token": token,
+            "name": "short",
+            "new": "true",
+            "section-summary": "Typed over",
+        },
+    )
+
+    assert response.status_code == 409
+    assert "Typed over" in response.text
+    named = {t.name: t for t in postmortems.list_templates(ctx, SYSTEM)}
+    assert named["short"].sections["summary"] == "Keep me"

@@ -7,7 +7,7 @@ answered with the form again, a 4xx and the reason; names are escaped."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -737,3 +737,94 @@ def test_names_titles_and_messages_are_escaped(
         page = client.get(path).text
         assert EVIL not in page, path
         assert ESCAPED in page, path
+
+
+def test_an_unchanged_start_in_the_repeated_autumn_hour_stays_put(
+    ctx: Context, client: TestClient, manager: str, page_setup: None
+) -> None:
+    """On 2026-10-25 Berlin lives 02:30 twice. A window starting at the second
+    02:30 (01:30 UTC) shows as 02:30 in the form; saving the form with only the
+    title changed must not move it to the first 02:30 an hour earlier, nor tell
+    subscribers it was rescheduled."""
+    token = log_in(client, manager)
+    second_half_past_two = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+    window = status_maintenance.schedule_maintenance(
+        ctx,
+        SYSTEM,
+        title="Night work",
+        starts_at=second_half_past_two,
+        ends_at=second_half_past_two + timedelta(hours=2),
+        components=["API"],
+    )
+    form = client.get(f"/status-admin/maintenance/{window.id}?zone=Europe/Berlin")
+    assert 'value="2026-10-25T02:30"' in form.text
+
+    edited = client.post(
+        f"/status-admin/maintenance/{window.id}",
+        data={
+            "csrf_token": token,
+            "title": "Night work on the API",
+            "zone": "Europe/Berlin",
+            "starts": "2026-10-25T02:30",
+            "ends": "2026-10-25T04:30",
+            "component_ids": str(component_id(ctx, "API")),
+        },
+    )
+
+    assert edited.status_code == 303
+    changed = status_maintenance.get_maintenance(ctx, window.id)
+    assert changed.title == "Night work on the API"
+    assert (changed.starts_at, changed.ends_at) == (window.starts_at, window.ends_at)
+
+
+def test_a_time_the_clocks_skip_is_refused(
+    ctx: Context, client: TestClient, manager: str, page_setup: None
+) -> None:
+    """02:30 on 2026-03-29 never happens in Berlin: the form says so rather
+    than quietly scheduling 03:30."""
+    token = log_in(client, manager)
+
+    response = client.post(
+        "/status-admin/maintenance",
+        data={
+            "csrf_token": token,
+            "title": "Spring work",
+            "zone": "Europe/Berlin",
+            "starts": "2026-03-29T02:30",
+            "ends": "2026-03-29T05:00",
+            "component_ids": str(component_id(ctx, "API")),
+        },
+    )
+
+    assert response.status_code == 400
+    assert "does not exist in Europe/Berlin" in alert_text(response.text)
+    assert status_maintenance.list_maintenance(ctx) == []
+
+
+def test_a_time_past_the_calendar_in_a_western_zone_is_refused(
+    ctx: Context, client: TestClient, manager: str, page_setup: None
+) -> None:
+    """31 December 9999 in UTC-12 is already the year 10000 in UTC: the form
+    and its live preview say it is out of range instead of failing."""
+    token = log_in(client, manager)
+    window = {"zone": "Etc/GMT+12", "starts": "9999-12-31T22:00"}
+
+    response = client.post(
+        "/status-admin/maintenance",
+        data={
+            "csrf_token": token,
+            "title": "Far off",
+            "ends": "9999-12-31T23:00",
+            "component_ids": str(component_id(ctx, "API")),
+            **window,
+        },
+    )
+    preview = client.get(
+        "/status-admin/maintenance/preview",
+        params={**window, "ends": "9999-12-31T23:00"},
+    )
+
+    assert response.status_code == 400
+    assert "out of range" in alert_text(response.text)
+    assert preview.status_code == 200
+    assert "out of range" in preview.text

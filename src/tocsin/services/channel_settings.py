@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import func, select
 
@@ -54,6 +55,15 @@ def _plain(name: str, value: object) -> ChannelSetting:
     return ChannelSetting(name, str(value) if value != "" else NOT_SET)
 
 
+def _url(name: str, value: str) -> ChannelSetting:
+    """A URL, with any user and password in it masked."""
+    parts = urlsplit(value)
+    if parts.username is None and parts.password is None:
+        return _plain(name, value)
+    host = parts.netloc.rpartition("@")[2]
+    return ChannelSetting(name, urlunsplit(parts._replace(netloc=f"***@{host}")))
+
+
 def _built_in(kind: str, settings: Settings) -> tuple[bool, str, list[ChannelSetting]]:
     """Whether `kind` has what it needs, a note saying so, and its settings."""
     if kind == "email":
@@ -77,7 +87,7 @@ def _built_in(kind: str, settings: Settings) -> tuple[bool, str, list[ChannelSet
             [
                 _secret("slack_bot_token", settings.slack_bot_token),
                 _secret("slack_signing_secret", settings.slack_signing_secret),
-                _plain("slack_api_url", settings.slack_api_url),
+                _url("slack_api_url", settings.slack_api_url),
             ],
         )
     if kind in ("sms", "voice"):
@@ -99,7 +109,7 @@ def _built_in(kind: str, settings: Settings) -> tuple[bool, str, list[ChannelSet
                 _plain("twilio_account_sid", settings.twilio_account_sid),
                 _secret("twilio_auth_token", settings.twilio_auth_token),
                 _plain("twilio_from_number", settings.twilio_from_number),
-                _plain("twilio_base_url", settings.twilio_base_url),
+                _url("twilio_base_url", settings.twilio_base_url),
             ],
         )
     if kind == "apprise":

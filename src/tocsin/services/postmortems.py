@@ -90,9 +90,11 @@ def save_template(
     sections: dict[str, str],
     *,
     is_default: bool = False,
+    new: bool = False,
 ) -> TemplateRead:
-    """Create or replace the template called `name` (admins only). Making it
-    the default takes that from any other."""
+    """Create or replace the template called `name` (admins only); with `new`,
+    Conflict when that name is taken. Making it the default takes that from
+    any other."""
     require_role(actor, Role.ADMIN)
     name = checked_line(name, "a template name", 100)
     guidance = _checked_sections(sections)
@@ -102,6 +104,8 @@ def save_template(
         row = session.scalar(
             select(PostmortemTemplate).where(PostmortemTemplate.name == name)
         )
+        if row is not None and new:
+            raise Conflict(f"there is already a postmortem template named {name!r}")
         if row is None:
             row = PostmortemTemplate(name=name, created_at=now, updated_at=now)
             session.add(row)

@@ -605,8 +605,9 @@ def publish_update(
     The first post opens the public incident: titled `title` or after the
     components it affects, with `impact` or one that follows the incident's
     severity, on the components linked to the incident's service. Later posts
-    add updates to it. Raises InvalidInput for a bad message or stage, NotFound
-    when the actor cannot see the incident, Forbidden below the responder role.
+    add updates to it (and may change its impact, never its title). Raises
+    InvalidInput for a bad message or stage, NotFound when the actor cannot see
+    the incident, Forbidden below the responder role.
     """
     require_role(actor, Role.RESPONDER)
     message = check_text(message, "message", MAX_MESSAGE)
@@ -636,11 +637,10 @@ def publish_update(
             components=list(components),
             incident=incident,
         )
-    else:
-        if title is not None:
-            row.title = title
-        if checked_impact is not None:
-            row.impact = checked_impact
+    elif checked_impact is not None:
+        # The title is left alone: a manager may have worded it for the public
+        # on the status page, and the incident's own title is internal.
+        row.impact = checked_impact
 
     _post(session, ctx, actor, row, message, checked_stage, incident)
     return incident_read(session, row)

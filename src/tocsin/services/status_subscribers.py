@@ -22,6 +22,7 @@ import hmac
 import json
 import re
 import secrets
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -61,6 +62,11 @@ _OUTBOX = table_of(OutboxMessage)
 # Deliberately plain: one @, no spaces or controls, a dotted domain. The
 # confirmation mail is the real test of an address.
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+# Characters that would split or rewrite the To header (`a,b@x` names two
+# mailboxes), and kinds of character a manager cannot see or that reorder the
+# text around them (controls, format marks such as U+202E, separators).
+_HEADER_SPECIALS = frozenset('(),:;<>[]\\"')
+_HIDDEN = ("C", "Z")
 
 VISITOR = Actor(kind="public", label="status page visitor")
 
@@ -458,7 +464,15 @@ def _address(email: str) -> str:
     address = email.strip()
     if not address:
         raise InvalidInput("enter an email address")
-    if len(address) > MAX_EMAIL or not _EMAIL.match(address):
+    local = address.rpartition("@")[0]
+    if (
+        len(address) > MAX_EMAIL
+        or not _EMAIL.match(address)
+        or any(
+            char in _HEADER_SPECIALS or unicodedata.category(char)[0] in _HIDDEN
+            for char in local
+        )
+    ):
         raise InvalidInput("that does not look like an email address")
     return address.lower()
 

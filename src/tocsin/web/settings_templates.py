@@ -239,7 +239,7 @@ async def save_postmortem_template(
     is_default = form.get("is_default") == "true"
     try:
         postmortems.save_template(
-            ctx, user.actor, name, sections, is_default=is_default
+            ctx, user.actor, name, sections, is_default=is_default, new=new
         )
     except TocsinError as error:
         return _postmortem_editor(

@@ -147,7 +147,27 @@ def local_instant(value: str, tz: ZoneInfo, what: str) -> datetime:
         parsed = datetime.strptime(value.strip(), LOCAL_FORMAT)  # noqa: DTZ007
     except ValueError:
         raise InvalidInput(f"give the {what} as a date and a time") from None
-    return parsed.replace(tzinfo=tz)
+    instant = parsed.replace(tzinfo=tz)
+    try:
+        read_back = instant.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+    except OverflowError:  # the year 9999 in a zone west of UTC, say
+        raise InvalidInput(f"the {what} is out of range") from None
+    # A time the clocks skip (spring forward) would otherwise be quietly read
+    # an hour off; say so instead.
+    if read_back != parsed:
+        raise InvalidInput(
+            f"the {what}, {value.strip().replace('T', ' ')}, does not exist in "
+            f"{tz.key}: the clocks skip it"
+        )
+    return instant
+
+
+def kept_instant(typed: datetime, shown: datetime, tz: ZoneInfo) -> datetime | None:
+    """None when the manager left a datetime-local field as the form showed
+    `shown`, else what they typed. A field has no seconds and cannot tell the
+    two 02:30s of an autumn night apart, so reading it back would move an
+    unchanged window."""
+    return None if local_value(typed, tz) == local_value(shown, tz) else typed
 
 
 def local_value(instant: datetime, tz: ZoneInfo) -> str:

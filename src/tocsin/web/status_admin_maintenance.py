@@ -29,6 +29,7 @@ from tocsin.web.auth import FormUserDep, UserDep, WebUser
 from tocsin.web.status_admin_forms import (
     MAX_ZONE,
     in_zone,
+    kept_instant,
     local_instant,
     local_value,
     page,
@@ -151,14 +152,15 @@ def edit(
     typed = _typed(title, description, zone, starts, ends, component_ids)
     try:
         tz, starts_at, ends_at = _read_window(starts, ends, zone)
+        shown = status_maintenance.get_maintenance(ctx, maintenance_id)
         status_maintenance.edit_maintenance(
             ctx,
             user.actor,
             maintenance_id,
             title=title,
             description=description,
-            starts_at=starts_at,
-            ends_at=ends_at,
+            starts_at=kept_instant(starts_at, shown.starts_at, tz),
+            ends_at=kept_instant(ends_at, shown.ends_at, tz),
             components=parse_ids(component_ids or []),
         )
     except REFUSED as error:

@@ -266,3 +266,17 @@ def test_exports_carry_the_incident_metrics_as_charts_and_a_table(
     assert "| Incident | Time to acknowledge (min) |" in document
     assert f"| #{crew.number} | 4 | 70 | 70 |" in document
     assert f"| #{outcome.incident_number} | - | - | - |" in document
+
+
+def test_a_template_saved_as_new_does_not_replace_one_of_its_name(
+    ctx: Context,
+) -> None:
+    """Saving by name replaces; saving as new refuses a taken name."""
+    postmortems.save_template(ctx, SYSTEM, "short", {"summary": "first"})
+
+    with pytest.raises(Conflict, match="already"):
+        postmortems.save_template(ctx, SYSTEM, "short", {"summary": "x"}, new=True)
+    postmortems.save_template(ctx, SYSTEM, "short", {"summary": "second"})
+
+    named = {t.name: t for t in postmortems.list_templates(ctx, SYSTEM)}
+    assert named["short"].sections["summary"] == "second"

@@ -342,3 +342,32 @@ def test_a_template_for_the_incident_type_wins_over_the_general_one(
         f"[Security] #{crew.number}",
         "Do not forward.",
     )
+
+
+def test_a_later_update_keeps_the_public_title_a_manager_corrected(
+    ctx: Context, crew: Crew
+) -> None:
+    """The first status-page update opens the public incident under the
+    incident's title; once a manager retitled it on the status page, later
+    updates do not put the internal title back."""
+    from tocsin.services import status_page
+
+    def publish(body: str) -> None:
+        updates.post(
+            ctx,
+            crew.ann,
+            crew.number,
+            UpdateInput(
+                audience="customers", subject="Slow", body=body, status_page=True
+            ),
+        )
+
+    publish("We are looking into it.")
+    [public] = status_page.list_incidents(ctx)
+    status_page.edit_incident(ctx, crew.adam, public.id, title="Slow checkouts")
+
+    publish("A fix is rolling out.")
+
+    after = status_page.get_incident(ctx, public.id)
+    assert after.title == "Slow checkouts"
+    assert [u.message for u in after.updates][-1] == "A fix is rolling out."
