@@ -739,3 +739,37 @@ def test_text_from_people_is_escaped_in_every_panel(
     assert page.count(ESCAPED) >= 3
     assert SCRIPT not in refused.text
     assert ESCAPED in refused.text
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("roles/commander", {"user_id": "²"}),
+        ("tasks", {"title": "Rebuild the index", "owner_id": "①"}),
+        ("checklists", {"runbook_id": "²"}),
+        ("responders", {"responder": "user:²"}),
+        ("updates", {"audience": "internal", "template": "²"}),
+        ("updates", {"audience": "internal", "template": "²", "intent": "preview"}),
+    ],
+)
+def test_a_digit_int_cannot_read_is_refused_not_an_error(
+    ctx: Context,
+    client: TestClient,
+    world: World,
+    scene: Scene,
+    path: str,
+    data: dict[str, str],
+) -> None:
+    # "²" and "①" pass str.isdigit() but int() refuses them.
+    csrf = log_in(client, world.ann.email)
+    before = len(incidents.get(ctx, SYSTEM, scene.number).timeline)
+
+    response = client.post(
+        f"/incidents/{scene.number}/{path}",
+        data={"csrf_token": csrf, **data},
+        headers=HTMX,
+    )
+
+    assert response.status_code in (400, 404)
+    assert 'role="alert"' in response.text
+    assert len(incidents.get(ctx, SYSTEM, scene.number).timeline) == before

@@ -18,7 +18,7 @@ from tests.services.response.conftest import (
 )
 from tocsin.clock import ManualClock
 from tocsin.engine.worker import Worker
-from tocsin.errors import Forbidden, InvalidInput
+from tocsin.errors import Forbidden, InvalidInput, NotFound
 from tocsin.services import incidents, roles, update_subscriptions, updates
 from tocsin.services.context import Context
 from tocsin.services.updates import TemplateInput, UpdateInput
@@ -342,3 +342,14 @@ def test_a_template_for_the_incident_type_wins_over_the_general_one(
         f"[Security] #{crew.number}",
         "Do not forward.",
     )
+
+
+def test_a_template_named_by_a_superscript_digit_is_not_found(
+    ctx: Context, crew: Crew, template: int
+) -> None:
+    """A name of "²" passes isdigit() but not int(): it is a name nobody has,
+    not an id, and the sender hears so rather than getting a server error."""
+    with pytest.raises(NotFound, match="no template named"):
+        updates.preview(
+            ctx, crew.ann, crew.number, UpdateInput(audience="internal", template="²")
+        )
