@@ -4,7 +4,6 @@ hold still while new records arrive."""
 from __future__ import annotations
 
 import base64
-
 from datetime import timedelta
 
 import pytest
