@@ -3,6 +3,7 @@ hold still while new records arrive."""
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 
 import pytest
@@ -118,3 +119,21 @@ def test_bad_queries_and_cursors_are_refused(ctx: Context, clock: ManualClock) -
     with pytest.raises(InvalidInput, match="broken"):
         AuditCursor.decode("not-a-cursor")
     assert AuditCursor.decode(AuditCursor(now, 7).encode()) == AuditCursor(now, 7)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        '{"a":"2026-01-01T00:00:00+00:00","i":Infinity}',
+        '{"a":"2026-01-01T00:00:00+00:00","i":1e400}',
+        '{"a":"0001-01-01T00:00:00+14:00","i":1}',
+        '{"a":"9999-12-31T23:59:59-14:00","i":1}',
+    ],
+)
+def test_a_forged_cursor_out_of_range_is_broken_not_an_error(data: str) -> None:
+    # JSON lets Infinity through, and an offset can push an instant past the
+    # years a datetime holds once it is turned to UTC for the query.
+    text = base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
+
+    with pytest.raises(InvalidInput, match="broken"):
+        AuditCursor.decode(text)

@@ -3,6 +3,7 @@ pages that hold still while new records are written."""
 
 from __future__ import annotations
 
+import base64
 import re
 from html import unescape
 
@@ -159,3 +160,16 @@ def test_pages_hold_still_while_new_records_arrive(
         "late-2",
         "late-1",
     ]
+
+
+def test_a_forged_page_link_out_of_range_is_a_400(
+    ctx: Context, client: TestClient, admin: int
+) -> None:
+    log_in(client, "ada@example.com")
+    forged = '{"a":"0001-01-01T00:00:00+14:00","i":1}'
+    after = base64.urlsafe_b64encode(forged.encode()).decode().rstrip("=")
+
+    page = client.get("/settings/audit", params={"after": after})
+
+    assert page.status_code == 400
+    assert "This page link is broken" in page.text

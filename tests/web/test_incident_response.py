@@ -21,7 +21,13 @@ from tests.builders import (
     make_user,
     user_by_email,
 )
-from tests.web.conftest import World, log_in, open_incident
+from tests.web.conftest import (
+    World,
+    hidden_field,
+    log_in,
+    new_client,
+    open_incident,
+)
 from tocsin.clock import ManualClock
 from tocsin.domain.access import SYSTEM
 from tocsin.services import (
@@ -223,6 +229,46 @@ def test_escalating_past_the_last_step_says_why(
     assert response.status_code == 409
     assert "no further escalation step" in response.text
     assert 'id="response-triage"' in response.text
+
+
+def test_two_responders_pressing_escalate_at_once_page_one_step(
+    ctx: Context, client: TestClient, world: World, scene: Scene
+) -> None:
+    # Three steps, so that a second press would have somewhere to go.
+    ann = user_by_email(ctx, world.ann.email)
+    cid = make_user(ctx, "cid@example.com", teams=("Ops",))
+    make_service(
+        ctx, "index", steps=[(10, [ann]), (10, [ann]), (10, [cid])], team="Ops"
+    )
+    index, _ = make_integration(ctx, "index")
+    number = open_incident(ctx, index, "index-lag", "Index lagging")
+    url = f"/incidents/{number}"
+    ann_csrf = log_in(client, world.ann.email)
+    with new_client(ctx) as other:
+        cid_csrf = log_in(other, "cid@example.com")
+        ann_seen = hidden_field(client.get(url).text, "seen")
+        cid_seen = hidden_field(other.get(url).text, "seen")
+
+        first = client.post(
+            f"{url}/escalate", data={"csrf_token": ann_csrf, "seen": ann_seen}
+        )
+        second = other.post(
+            f"{url}/escalate",
+            data={"csrf_token": cid_csrf, "seen": cid_seen},
+            headers=HTMX,
+        )
+        again = other.post(
+            f"{url}/escalate",
+            data={"csrf_token": cid_csrf, "seen": hidden_field(second.text, "seen")},
+            headers=HTMX,
+        )
+
+    assert first.status_code == 303
+    assert second.status_code == 409
+    assert "was escalated since you looked" in second.text
+    assert again.status_code == 200
+    kinds = [e.kind for e in incidents.get(ctx, SYSTEM, number).timeline]
+    assert kinds.count("escalated_manually") == 2
 
 
 def test_severity_changes_with_a_reason_on_the_timeline(
@@ -739,3 +785,37 @@ def test_text_from_people_is_escaped_in_every_panel(
     assert page.count(ESCAPED) >= 3
     assert SCRIPT not in refused.text
     assert ESCAPED in refused.text
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("roles/commander", {"user_id": "²"}),
+        ("tasks", {"title": "Rebuild the index", "owner_id": "①"}),
+        ("checklists", {"runbook_id": "²"}),
+        ("responders", {"responder": "user:²"}),
+        ("updates", {"audience": "internal", "template": "²"}),
+        ("updates", {"audience": "internal", "template": "²", "intent": "preview"}),
+    ],
+)
+def test_a_digit_int_cannot_read_is_refused_not_an_error(
+    ctx: Context,
+    client: TestClient,
+    world: World,
+    scene: Scene,
+    path: str,
+    data: dict[str, str],
+) -> None:
+    # "²" and "①" pass str.isdigit() but int() refuses them.
+    csrf = log_in(client, world.ann.email)
+    before = len(incidents.get(ctx, SYSTEM, scene.number).timeline)
+
+    response = client.post(
+        f"/incidents/{scene.number}/{path}",
+        data={"csrf_token": csrf, **data},
+        headers=HTMX,
+    )
+
+    assert response.status_code in (400, 404)
+    assert 'role="alert"' in response.text
+    assert len(incidents.get(ctx, SYSTEM, scene.number).timeline) == before

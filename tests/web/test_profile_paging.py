@@ -146,3 +146,24 @@ def test_the_last_contact_method_stays_and_others_cannot_be_touched(
     assert forged.status_code == 403
     assert _contacts(ctx, world.ann.id) == [(kind, address)]
     assert len(_contacts(ctx, world.pete.id)) == 1
+
+
+def test_a_digit_int_cannot_read_is_refused_not_an_error(
+    client: TestClient, ctx: Context, world: World
+) -> None:
+    # "²" passes str.isdigit() but int() refuses it.
+    csrf = log_in(client, world.ann.email)
+
+    bad_method = client.post(
+        "/profile/paging/rules",
+        data={"csrf_token": csrf, "contact_method_id": "²", "delay_minutes": "1"},
+    )
+    bad_delay = client.post(
+        "/profile/paging/rules",
+        data={"csrf_token": csrf, "contact_method_id": "1", "delay_minutes": "²"},
+    )
+
+    assert bad_method.status_code == 400
+    assert "choose a contact method" in bad_method.text
+    assert bad_delay.status_code == 400
+    assert "the delay is a number of minutes" in bad_delay.text

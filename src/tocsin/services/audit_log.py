@@ -46,10 +46,14 @@ class AuditCursor:
             raise bad
         try:
             data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-            cursor = cls(at=datetime.fromisoformat(data["a"]), id=int(data["i"]))
-        except (ValueError, KeyError, TypeError) as error:
+            at, record_id = datetime.fromisoformat(data["a"]), int(data["i"])
+            # A UTC instant, as the database compares them: an offset that
+            # pushes the instant past year 1 or 9999 overflows here, not there.
+            cursor = cls(at=at.astimezone(UTC), id=record_id)
+        except (ValueError, KeyError, TypeError, OverflowError) as error:
+            # OverflowError: an id of Infinity, which JSON lets through.
             raise bad from error
-        if cursor.at.tzinfo is None or not 0 <= cursor.id <= MAX_ID:
+        if at.tzinfo is None or not 0 <= cursor.id <= MAX_ID:
             raise bad
         return cursor
 

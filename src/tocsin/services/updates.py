@@ -475,7 +475,8 @@ def _template(session: Session, template_id: int) -> UpdateTemplate:
 def _template_named(session: Session, name_or_id: str) -> UpdateTemplate:
     name = looked_up(name_or_id, "template")
     found = session.scalar(select(UpdateTemplate).where(UpdateTemplate.name == name))
-    if found is None and name.isdigit() and len(name) < 12:
+    is_id = name.isascii() and name.isdigit() and len(name) < 12
+    if found is None and is_id:
         return _template(session, int(name))
     if found is None:
         raise NotFound(f"no template named {name_or_id!r}")

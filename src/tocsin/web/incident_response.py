@@ -77,8 +77,11 @@ def response_state(ctx: CtxDep, user: UserDep, number: int) -> Response:
 
 
 @router.post("/incidents/{number:int}/escalate")
-def escalate(request: Request, ctx: CtxDep, user: FormUserDep, number: int) -> Response:
-    """Page the next escalation step now."""
+def escalate(
+    request: Request, ctx: CtxDep, user: FormUserDep, number: int, seen: Short = ""
+) -> Response:
+    """Page the next escalation step now, unless escalation moved on since the
+    page showed the button at `seen`."""
     return attempt(
         request,
         ctx,
@@ -86,7 +89,9 @@ def escalate(request: Request, ctx: CtxDep, user: FormUserDep, number: int) -> R
         number,
         "triage",
         {},
-        lambda: manual_escalation.escalate_now(ctx, user.actor, number),
+        lambda: manual_escalation.escalate_now(
+            ctx, user.actor, number, seen=seen.strip() or None
+        ),
     )
 
 

@@ -87,7 +87,8 @@ def bounded(number: int) -> int:
 def chosen_id(value: str, what: str) -> int:
     """An id picked from a list; InvalidInput naming `what` otherwise."""
     value = value.strip()
-    if not value.isdigit() or not 1 <= int(value) <= MAX_NUMBER:
+    # isdigit() alone takes "²", which int() refuses: only ASCII digits.
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_NUMBER:
         raise InvalidInput(f"choose {what} from the list")
     return int(value)
 

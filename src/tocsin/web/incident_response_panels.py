@@ -28,6 +28,7 @@ from tocsin.services import (
     cadence,
     catalog,
     incident_views,
+    manual_escalation,
     responders,
     roles,
     runbooks,
@@ -94,6 +95,8 @@ class ResponseView:
     people: list[Choice]
     teams: list[Choice]
     policies: list[Choice]
+    # Where escalation stood when the panel was drawn (see escalate_now).
+    escalation_seen: str = ""
     focus: Focus | None = None
 
     def problem(self, panel: str) -> str | None:
@@ -164,6 +167,7 @@ def panels(
         people=people,
         teams=teams,
         policies=policies,
+        escalation_seen=manual_escalation.position(ctx, actor, number),
         focus=focus,
     )
 

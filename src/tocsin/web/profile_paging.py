@@ -114,7 +114,8 @@ def _me(user: WebUser) -> int:
 
 def _number(text: str, problem: str) -> int:
     text = text.strip()
-    if not text.isdigit() or len(text) > 9:
+    # isdigit() alone takes "²", which int() refuses: only ASCII digits.
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
         raise InvalidInput(problem)
     return int(text)
 

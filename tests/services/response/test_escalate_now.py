@@ -81,6 +81,26 @@ def test_nothing_left_to_escalate_to_is_a_conflict_that_changes_nothing(
     assert len(timeline(ctx, "escalated_manually")) == 1
 
 
+def test_escalation_that_moved_on_since_it_was_seen_is_a_conflict(
+    ctx: Context, clock: ManualClock, two_steps: int
+) -> None:
+    """Ann saw step 1; Bob's delay ran out (step 2 paged) before she pressed:
+    her press is refused, nothing changes, and pressing from where it stands
+    now goes on as usual."""
+    ann = actor_of(ctx, make_user(ctx, "cid@example.com", password=None))
+    seen = manual_escalation.position(ctx, ann, two_steps)
+    clock.advance(minutes=10)
+    run_worker(ctx)
+    status = incidents.get(ctx, ann, two_steps).status
+
+    with pytest.raises(Conflict, match="escalated since you looked"):
+        manual_escalation.escalate_now(ctx, ann, two_steps, seen=seen)
+
+    assert timeline(ctx, "escalated_manually") == []
+    assert incidents.get(ctx, ann, two_steps).status == status
+    assert manual_escalation.position(ctx, ann, two_steps) != seen
+
+
 def test_escalate_now_refuses_viewers_other_teams_and_resolved_incidents(
     ctx: Context, two_steps: int
 ) -> None:

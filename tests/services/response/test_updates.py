@@ -18,7 +18,7 @@ from tests.services.response.conftest import (
 )
 from tocsin.clock import ManualClock
 from tocsin.engine.worker import Worker
-from tocsin.errors import Forbidden, InvalidInput
+from tocsin.errors import Forbidden, InvalidInput, NotFound
 from tocsin.services import incidents, roles, update_subscriptions, updates
 from tocsin.services.context import Context
 from tocsin.services.updates import TemplateInput, UpdateInput
@@ -371,3 +371,14 @@ def test_a_later_update_keeps_the_public_title_a_manager_corrected(
     after = status_page.get_incident(ctx, public.id)
     assert after.title == "Slow checkouts"
     assert [u.message for u in after.updates][-1] == "A fix is rolling out."
+
+
+def test_a_template_named_by_a_superscript_digit_is_not_found(
+    ctx: Context, crew: Crew, template: int
+) -> None:
+    """A name of "²" passes isdigit() but not int(): it is a name nobody has,
+    not an id, and the sender hears so rather than getting a server error."""
+    with pytest.raises(NotFound, match="no template named"):
+        updates.preview(
+            ctx, crew.ann, crew.number, UpdateInput(audience="internal", template="²")
+        )
