@@ -49,7 +49,8 @@ def verify(ctx: Context, headers: Any, body: bytes) -> None:
 
     timestamp = headers.get("x-slack-request-timestamp", "")
     given = headers.get("x-slack-signature", "")
-    if not timestamp.isdigit() or len(timestamp) > 12 or not given:
+    digits = timestamp.isascii() and timestamp.isdigit()
+    if not digits or len(timestamp) > 12 or not given:
         raise Forbidden("the request carries no Slack signature")
     age = abs(ctx.clock.now().timestamp() - int(timestamp))
     if age > WINDOW_SECONDS:

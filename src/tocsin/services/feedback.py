@@ -90,7 +90,7 @@ def _claim(ctx: Context, token: str) -> tuple[int, int]:
     if (
         len(token) > 200
         or len(parts) != 4
-        or not all(p[:12].isdigit() for p in parts[:3])
+        or not all(p[:12].isascii() and p[:12].isdigit() for p in parts[:3])
     ):
         raise Forbidden("this survey link is not valid")
     body = ".".join(parts[:3])

@@ -187,7 +187,7 @@ def search(ctx: Context, actor: Actor, where: IncidentQuery) -> IncidentListPage
             f"%{_escape_like(text)}%", escape="\\"
         )
         number = text.removeprefix("#")
-        if number.isdigit() and int(number) <= MAX_ID:
+        if number.isascii() and number.isdigit() and int(number) <= MAX_ID:
             matches = matches | (Incident.number == int(number))
         query = query.where(matches)
 

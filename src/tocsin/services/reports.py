@@ -404,7 +404,7 @@ def check_form_token(ctx: Context, token: str) -> None:
     FORM_MAX_AGE ago."""
     issued, _, signature = token.partition(".")
     expected = _sign(ctx, issued).encode()
-    if not issued.isdigit() or not hmac.compare_digest(
+    if not (issued.isascii() and issued.isdigit()) or not hmac.compare_digest(
         signature.encode("utf-8", "replace"), expected
     ):
         raise Forbidden("this form is not valid; reload the page and try again")

@@ -264,7 +264,9 @@ def _days(value: str) -> int | None:
     value = value.strip()
     if not value:
         return None
-    if not value.isdigit() or not 1 <= int(value) <= MAX_TOKEN_DAYS:
+    if not (value.isascii() and value.isdigit()) or not (
+        1 <= int(value) <= MAX_TOKEN_DAYS
+    ):
         raise InvalidInput(f"days must be a whole number from 1 to {MAX_TOKEN_DAYS}")
     return int(value)
 

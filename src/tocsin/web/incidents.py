@@ -239,7 +239,7 @@ def snooze(
 ) -> Response:
     """Quiet the incident for a while; paging starts over if it is still
     unresolved when the snooze runs out."""
-    if not minutes.isdigit() or len(minutes) > 6:
+    if not (minutes.isascii() and minutes.isdigit()) or len(minutes) > 6:
         raise InvalidInput("choose how long to snooze")
     incident = incidents.snooze(ctx, user.actor, _bounded(number), int(minutes))
     return _answer(request, ctx, user, incident)
@@ -324,7 +324,7 @@ def _id(value: str, name: str) -> int | None:
     value = value.strip()
     if not value:
         return None
-    if not value.isdigit() or not 1 <= int(value) <= MAX_NUMBER:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_NUMBER:
         raise InvalidInput(f"{name} must be chosen from the list")
     return int(value)
 

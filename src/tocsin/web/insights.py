@@ -46,7 +46,7 @@ class Params:
 def _id(text: str, what: str) -> int | None:
     if not text:
         return None
-    if not text.isdigit() or not 0 < int(text) <= MAX_ID:
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_ID:
         raise InvalidInput(f"{what} is an id number")
     return int(text)
 

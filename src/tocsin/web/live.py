@@ -130,6 +130,6 @@ def _poll(
 
 def _entry_id(value: str) -> int | None:
     value = value.strip()
-    if not value.isdigit() or int(value) > MAX_NUMBER:
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_NUMBER:
         return None
     return int(value)

@@ -246,7 +246,7 @@ def _staff_form(
 def _optional_id(value: str, what: str) -> int | None:
     if not value:
         return None
-    if not value.isdigit() or not 1 <= int(value) <= MAX_ID:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_ID:
         raise InvalidInput(f"choose a {what} from the list")
     return int(value)
 

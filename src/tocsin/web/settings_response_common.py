@@ -28,7 +28,9 @@ def form_id(value: str, what: str) -> int | None:
     value = value.strip()
     if not value:
         return None
-    chosen = int(value) if value.isdigit() and len(value) < 11 else 0
+    chosen = (
+        int(value) if value.isascii() and value.isdigit() and len(value) < 11 else 0
+    )
     if not 0 < chosen <= MAX_ID:
         raise InvalidInput(f"choose a {what}")
     return chosen
