@@ -8,7 +8,7 @@ function returns; authorisation and the audit trail live in the services.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -25,6 +25,7 @@ from tocsin.services.catalog import (
     MAX_TARGETS,
     PolicyRead,
     StepInput,
+    policy_edits,
 )
 from tocsin.services.catalog.common import MAX_ACK_TIMEOUT_MINUTES
 from tocsin.services.misconfig import MisconfigurationReport
@@ -74,6 +75,22 @@ class PolicyCreate(_Create):
     team: Name
     steps: list[StepCreate] = Field(min_length=1, max_length=MAX_STEPS)
     repeat: int = Field(default=0, ge=0, le=MAX_REPEAT)
+    ack_timeout_minutes: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_ACK_TIMEOUT_MINUTES,
+        description="Trigger an acknowledged incident again after this long.",
+    )
+
+
+class StepMove(_Create):
+    offset: Literal[-1, 1] = Field(
+        description="-1 moves the step one place earlier, 1 one place later."
+    )
+
+
+class RepeatUpdate(_Create):
+    repeat: int = Field(ge=0, le=MAX_REPEAT)
     ack_timeout_minutes: int | None = Field(
         default=None,
         ge=1,
@@ -133,16 +150,7 @@ def get_policy(ctx: CtxDep, actor: ActorDep, policy_id: Id) -> PolicyRead:
 def create_policy(ctx: CtxDep, actor: ActorDep, body: PolicyCreate) -> PolicyRead:
     """Step 1 pages as soon as an incident triggers; each step waits its delay
     for an acknowledgement before the next; `repeat` runs them all again."""
-    steps = [
-        StepInput(
-            delay_minutes=step.delay_minutes,
-            emails=tuple(step.users),
-            schedules=tuple(step.schedules),
-            teams=tuple(step.teams),
-            round_robin=step.round_robin,
-        )
-        for step in body.steps
-    ]
+    steps = [_step_input(step) for step in body.steps]
     return catalog.create_policy(
         ctx,
         actor,
@@ -152,6 +160,118 @@ def create_policy(ctx: CtxDep, actor: ActorDep, body: PolicyCreate) -> PolicyRea
         repeat=body.repeat,
         ack_timeout_minutes=body.ack_timeout_minutes,
     )
+
+
+StepNumber = Annotated[
+    int, Path(ge=1, le=MAX_STEPS, description="The step's place, 1 pages first.")
+]
+
+
+def _step_input(step: StepCreate) -> StepInput:
+    return StepInput(
+        delay_minutes=step.delay_minutes,
+        emails=tuple(step.users),
+        schedules=tuple(step.schedules),
+        teams=tuple(step.teams),
+        round_robin=step.round_robin,
+    )
+
+
+def _step_id(ctx: CtxDep, actor: ActorDep, policy_id: int, number: int) -> int:
+    """The id of the step now at `number`; NotFound past the last step."""
+    policy = policy_edits.get_visible(ctx, actor, policy_id)
+    if number > len(policy.steps):
+        raise NotFound(f"policy {policy.name!r} has no step {number}")
+    return policy.steps[number - 1].id
+
+
+@router.post(
+    "/policies/{policy_id}/steps",
+    operation_id="addPolicyStep",
+    summary="Append a step to an escalation policy (admins, the team's managers)",
+    status_code=201,
+    response_model=PolicyRead,
+    response_description="The policy with the new step last.",
+    responses=problem_responses(400, 403, 404, 413, 422),
+)
+def add_step(
+    ctx: CtxDep, actor: ActorDep, policy_id: Id, body: StepCreate
+) -> PolicyRead:
+    policy_edits.add_step(ctx, actor, policy_id, _step_input(body))
+    return get_policy(ctx, actor, policy_id)
+
+
+@router.put(
+    "/policies/{policy_id}/steps/{number}",
+    operation_id="replacePolicyStep",
+    summary="Give a step new targets, delay and round-robin",
+    response_model=PolicyRead,
+    response_description="The policy with the step changed in place.",
+    responses=problem_responses(400, 403, 404, 413, 422),
+)
+def replace_step(
+    ctx: CtxDep, actor: ActorDep, policy_id: Id, number: StepNumber, body: StepCreate
+) -> PolicyRead:
+    """An incident escalating through the policy pages the changed step when
+    its turn comes."""
+    step_id = _step_id(ctx, actor, policy_id, number)
+    policy_edits.edit_step(ctx, actor, policy_id, step_id, _step_input(body))
+    return get_policy(ctx, actor, policy_id)
+
+
+@router.delete(
+    "/policies/{policy_id}/steps/{number}",
+    operation_id="removePolicyStep",
+    summary="Remove a step; the ones after it move up",
+    response_model=PolicyRead,
+    response_description="The policy without the step.",
+    responses=problem_responses(400, 403, 404, 422),
+)
+def remove_step(
+    ctx: CtxDep, actor: ActorDep, policy_id: Id, number: StepNumber
+) -> PolicyRead:
+    """The last step stays (400): a policy without steps pages nobody. An
+    incident escalating through the policy skips no step it has not paged."""
+    step_id = _step_id(ctx, actor, policy_id, number)
+    policy_edits.remove_step(ctx, actor, policy_id, step_id)
+    return get_policy(ctx, actor, policy_id)
+
+
+@router.post(
+    "/policies/{policy_id}/steps/{number}/move",
+    operation_id="movePolicyStep",
+    summary="Move a step one place earlier or later",
+    response_model=PolicyRead,
+    response_description="The policy in its new order.",
+    responses=problem_responses(400, 403, 404, 422),
+)
+def move_step(
+    ctx: CtxDep, actor: ActorDep, policy_id: Id, number: StepNumber, body: StepMove
+) -> PolicyRead:
+    step_id = _step_id(ctx, actor, policy_id, number)
+    policy_edits.move_step(ctx, actor, policy_id, step_id, body.offset)
+    return get_policy(ctx, actor, policy_id)
+
+
+@router.put(
+    "/policies/{policy_id}/repeat",
+    operation_id="setPolicyRepeat",
+    summary="How often the steps run again, and how long an acknowledgement holds",
+    response_model=PolicyRead,
+    response_description="The policy with its new repeat and timeout.",
+    responses=problem_responses(400, 403, 404, 422),
+)
+def set_repeat(
+    ctx: CtxDep, actor: ActorDep, policy_id: Id, body: RepeatUpdate
+) -> PolicyRead:
+    policy_edits.set_repeat(
+        ctx,
+        actor,
+        policy_id,
+        repeat=body.repeat,
+        ack_timeout_minutes=body.ack_timeout_minutes,
+    )
+    return get_policy(ctx, actor, policy_id)
 
 
 @router.get(
