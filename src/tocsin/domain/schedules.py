@@ -29,6 +29,7 @@ from functools import cache
 from itertools import pairwise
 from zoneinfo import ZoneInfo, available_timezones
 
+from tocsin.digits import plain_digits
 from tocsin.errors import InvalidInput
 
 MAX_MEMBERS = 100
@@ -451,12 +452,9 @@ def parse_days(text: str) -> frozenset[int]:
 def parse_time(text: str) -> time:
     """A wall-clock time written HH:MM (24:00 is not a time: use 00:00)."""
     hours, colon, minutes = text.strip().partition(":")
-    if not (
-        colon
-        and (hours + minutes).isascii()
-        and hours.isdigit()
-        and minutes.isdigit()
-        and len(minutes) == 2
+    if (
+        not (colon and plain_digits(hours) and plain_digits(minutes))
+        or len(minutes) != 2
     ):
         raise InvalidInput(f"a time is HH:MM, not {text!r}")
     if int(hours) > 23 or int(minutes) > 59:

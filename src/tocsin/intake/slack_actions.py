@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from tocsin.channels.slack import ACKNOWLEDGE_ACTION
+from tocsin.digits import plain_digits
 from tocsin.errors import Forbidden, InvalidInput
 from tocsin.outbound import OutboundRefused, guarded_client
 from tocsin.services import replies
@@ -49,7 +50,7 @@ def verify(ctx: Context, headers: Any, body: bytes) -> None:
 
     timestamp = headers.get("x-slack-request-timestamp", "")
     given = headers.get("x-slack-signature", "")
-    digits = timestamp.isascii() and timestamp.isdigit()
+    digits = plain_digits(timestamp)
     if not digits or len(timestamp) > 12 or not given:
         raise Forbidden("the request carries no Slack signature")
     age = abs(ctx.clock.now().timestamp() - int(timestamp))

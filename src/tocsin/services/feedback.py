@@ -25,6 +25,7 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tocsin.digits import plain_digits
 from tocsin.domain.access import Actor
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tocsin.postmortem_schemas import FeedbackRead, FeedbackSummary
@@ -90,7 +91,7 @@ def _claim(ctx: Context, token: str) -> tuple[int, int]:
     if (
         len(token) > 200
         or len(parts) != 4
-        or not all(p[:12].isascii() and p[:12].isdigit() for p in parts[:3])
+        or not all(plain_digits(p[:12]) for p in parts[:3])
     ):
         raise Forbidden("this survey link is not valid")
     body = ".".join(parts[:3])

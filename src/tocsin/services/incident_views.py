@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, selectinload
 
+from tocsin.digits import plain_digits
 from tocsin.domain.access import Actor, Role, can_see_team
 from tocsin.domain.incidents import IncidentStatus
 from tocsin.errors import InvalidInput, NotFound
@@ -187,7 +188,7 @@ def search(ctx: Context, actor: Actor, where: IncidentQuery) -> IncidentListPage
             f"%{_escape_like(text)}%", escape="\\"
         )
         number = text.removeprefix("#")
-        if number.isascii() and number.isdigit() and int(number) <= MAX_ID:
+        if plain_digits(number) and int(number) <= MAX_ID:
             matches = matches | (Incident.number == int(number))
         query = query.where(matches)
 

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from tocsin.digits import plain_digits
 from tocsin.domain import triage as rules
 from tocsin.domain.access import Actor, Role, can_see_team, require_role
 from tocsin.domain.triage import ReportStatus
@@ -404,7 +405,7 @@ def check_form_token(ctx: Context, token: str) -> None:
     FORM_MAX_AGE ago."""
     issued, _, signature = token.partition(".")
     expected = _sign(ctx, issued).encode()
-    if not (issued.isascii() and issued.isdigit()) or not hmac.compare_digest(
+    if not plain_digits(issued) or not hmac.compare_digest(
         signature.encode("utf-8", "replace"), expected
     ):
         raise Forbidden("this form is not valid; reload the page and try again")

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from tocsin.digits import plain_digits
 from tocsin.domain import schedules as rules
 from tocsin.domain.access import Actor, can_see_team
 from tocsin.errors import NotFound
@@ -166,8 +167,7 @@ def find(ctx: Context, actor: Actor, name: str) -> int:
     """The id of the schedule called `name` that the actor may see, or of the
     schedule with that number. Raises NotFound."""
     wanted = name.strip()
-    # isdigit() alone takes "²", which int() refuses: only ASCII digits are an id.
-    is_id = wanted.isascii() and wanted.isdigit() and len(wanted) < 10
+    is_id = plain_digits(wanted) and len(wanted) < 10
     with ctx.db.read() as session:
         row = session.scalar(select(Schedule).where(Schedule.name == wanted))
         if row is None and is_id:

@@ -90,9 +90,18 @@ def load_scales(session: Session) -> Scales:
 
 
 def severity_ranks(session: Session) -> dict[str, int]:
-    """The configured severity keys, worst first, with their rank (1 worst)."""
-    levels = load_scales(session).levels[Scale.SEVERITY]
-    return {level.key: level.rank for level in levels}
+    """The configured severity keys, worst first, with their rank (1 worst).
+
+    Read on every incident list and home page, so it loads the severity rows
+    only, not every scale and the matrix as `load_scales` does."""
+    rows = session.execute(
+        select(TriageLevel.key, TriageLevel.rank)
+        .where(TriageLevel.scale == Scale.SEVERITY.value)
+        .order_by(TriageLevel.rank)
+    ).all()
+    if not rows:
+        return {level.key: level.rank for level in rules.DEFAULT_SEVERITIES}
+    return {row.key: row.rank for row in rows}
 
 
 def severity_keys(ctx: Context) -> tuple[str, ...]:

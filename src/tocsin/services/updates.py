@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from tocsin.digits import plain_digits
 from tocsin.domain import message_templates
 from tocsin.domain.access import Actor, Role, require_role
 from tocsin.errors import Conflict, InvalidInput, NotFound
@@ -475,7 +476,7 @@ def _template(session: Session, template_id: int) -> UpdateTemplate:
 def _template_named(session: Session, name_or_id: str) -> UpdateTemplate:
     name = looked_up(name_or_id, "template")
     found = session.scalar(select(UpdateTemplate).where(UpdateTemplate.name == name))
-    is_id = name.isascii() and name.isdigit() and len(name) < 12
+    is_id = plain_digits(name) and len(name) < 12
     if found is None and is_id:
         return _template(session, int(name))
     if found is None:

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from tocsin.api.deps import CtxDep
+from tocsin.digits import plain_digits
 from tocsin.errors import InvalidInput, NotFound
 from tocsin.services import accounts
 from tocsin.services.context import Context
@@ -264,9 +265,7 @@ def _days(value: str) -> int | None:
     value = value.strip()
     if not value:
         return None
-    if not (value.isascii() and value.isdigit()) or not (
-        1 <= int(value) <= MAX_TOKEN_DAYS
-    ):
+    if not plain_digits(value) or not (1 <= int(value) <= MAX_TOKEN_DAYS):
         raise InvalidInput(f"days must be a whole number from 1 to {MAX_TOKEN_DAYS}")
     return int(value)
 

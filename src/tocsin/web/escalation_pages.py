@@ -18,6 +18,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from tocsin.api.deps import CtxDep
+from tocsin.digits import plain_digits
 from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.services import preview
 from tocsin.services.catalog import MAX_DELAY_MINUTES, MAX_REPEAT, StepInput
@@ -267,14 +268,14 @@ def _step(typed: dict[str, Any]) -> StepInput:
 
 def _whole(value: str, what: str, low: int, high: int) -> int:
     value = value.strip()
-    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
+    if not plain_digits(value) or not low <= int(value) <= high:
         raise InvalidInput(f"{what} is a whole number from {low} to {high}")
     return int(value)
 
 
 def _service_choice(value: str, allowed: list[int]) -> int:
     value = value.strip()
-    if not (value.isascii() and value.isdigit()) or int(value) not in allowed:
+    if not plain_digits(value) or int(value) not in allowed:
         raise InvalidInput("choose one of the policy's services")
     return int(value)
 

@@ -37,7 +37,7 @@ from tocsin.web.incident_response_answers import (
     chosen_id,
 )
 from tocsin.web.incident_response_panels import panel_context, panels
-from tocsin.web.templating import templates, viewing_as
+from tocsin.web.templating import render_blocks
 
 router = APIRouter()
 router.include_router(incident_response_forms.router)
@@ -63,14 +63,8 @@ def response_state(ctx: CtxDep, user: UserDep, number: int) -> Response:
     catch up after a change, its own or anyone else's."""
     incident = incidents.get(ctx, user.actor, bounded(number))
     context = panel_context(panels(ctx, user, incident), user) | {"oob": True}
-    parts = []
-    # Block by block, outside render(): times still read in the user's zone.
-    with viewing_as(user):
-        for name, block in STATE_BLOCKS:
-            template = templates.env.get_template(name)
-            blocks = template.blocks[block](template.new_context(context))
-            parts.append("".join(blocks))
-    return HTMLResponse("\n".join(parts), headers={"Cache-Control": "no-store"})
+    body = render_blocks(STATE_BLOCKS, context)
+    return HTMLResponse(body, headers={"Cache-Control": "no-store"})
 
 
 # Escalation and triage ---------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from tocsin.digits import plain_digits
 from tocsin.domain.access import Role, require_role
 from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.services import incidents
@@ -87,8 +88,7 @@ def bounded(number: int) -> int:
 def chosen_id(value: str, what: str) -> int:
     """An id picked from a list; InvalidInput naming `what` otherwise."""
     value = value.strip()
-    # isdigit() alone takes "²", which int() refuses: only ASCII digits.
-    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_NUMBER:
+    if not plain_digits(value) or not 1 <= int(value) <= MAX_NUMBER:
         raise InvalidInput(f"choose {what} from the list")
     return int(value)
 

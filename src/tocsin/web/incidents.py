@@ -16,6 +16,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from tocsin.api.deps import CtxDep
+from tocsin.digits import plain_digits
 from tocsin.domain.incidents import IncidentAction, IncidentStatus, next_status
 from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.schemas import IncidentDetail, IncidentRead
@@ -239,7 +240,7 @@ def snooze(
 ) -> Response:
     """Quiet the incident for a while; paging starts over if it is still
     unresolved when the snooze runs out."""
-    if not (minutes.isascii() and minutes.isdigit()) or len(minutes) > 6:
+    if not plain_digits(minutes) or len(minutes) > 6:
         raise InvalidInput("choose how long to snooze")
     incident = incidents.snooze(ctx, user.actor, _bounded(number), int(minutes))
     return _answer(request, ctx, user, incident)
@@ -324,7 +325,7 @@ def _id(value: str, name: str) -> int | None:
     value = value.strip()
     if not value:
         return None
-    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_NUMBER:
+    if not plain_digits(value) or not 1 <= int(value) <= MAX_NUMBER:
         raise InvalidInput(f"{name} must be chosen from the list")
     return int(value)
 

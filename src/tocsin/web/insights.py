@@ -16,6 +16,7 @@ from fastapi.responses import Response
 
 from tocsin import charts
 from tocsin.api.deps import CtxDep
+from tocsin.digits import plain_digits
 from tocsin.errors import InvalidInput
 from tocsin.services import incident_views, insights
 from tocsin.services.context import Context
@@ -46,7 +47,7 @@ class Params:
 def _id(text: str, what: str) -> int | None:
     if not text:
         return None
-    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_ID:
+    if not plain_digits(text) or not 0 < int(text) <= MAX_ID:
         raise InvalidInput(f"{what} is an id number")
     return int(text)
 

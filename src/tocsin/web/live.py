@@ -23,6 +23,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from tocsin.api.deps import CtxDep
+from tocsin.digits import plain_digits
 from tocsin.errors import InvalidInput, NotFound, Unauthenticated
 from tocsin.services import incident_views, users
 from tocsin.services.context import Context
@@ -130,6 +131,6 @@ def _poll(
 
 def _entry_id(value: str) -> int | None:
     value = value.strip()
-    if not (value.isascii() and value.isdigit()) or int(value) > MAX_NUMBER:
+    if not plain_digits(value) or int(value) > MAX_NUMBER:
         return None
     return int(value)

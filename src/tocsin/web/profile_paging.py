@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from tocsin.api.deps import CtxDep
 from tocsin.channels import registry
+from tocsin.digits import plain_digits
 from tocsin.errors import Conflict, InvalidInput, NotFound, TocsinError
 from tocsin.services import contacts, notification_rules
 from tocsin.services.context import Context
@@ -114,8 +115,7 @@ def _me(user: WebUser) -> int:
 
 def _number(text: str, problem: str) -> int:
     text = text.strip()
-    # isdigit() alone takes "²", which int() refuses: only ASCII digits.
-    if not (text.isascii() and text.isdigit()) or len(text) > 9:
+    if not plain_digits(text) or len(text) > 9:
         raise InvalidInput(problem)
     return int(text)
 

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from tocsin.api.deps import CtxDep
+from tocsin.digits import plain_digits
 from tocsin.domain.triage import ReportStatus
 from tocsin.errors import Forbidden, InvalidInput, NotFound
 from tocsin.services import declaration, reports, triage
@@ -246,7 +247,7 @@ def _staff_form(
 def _optional_id(value: str, what: str) -> int | None:
     if not value:
         return None
-    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_ID:
+    if not plain_digits(value) or not 1 <= int(value) <= MAX_ID:
         raise InvalidInput(f"choose a {what} from the list")
     return int(value)
 

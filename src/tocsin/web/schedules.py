@@ -19,6 +19,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from tocsin.api.deps import CtxDep
+from tocsin.digits import plain_digits
 from tocsin.domain import schedules as rules
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tocsin.services import ical, schedule_edits, schedules
@@ -287,7 +288,7 @@ def _schedule(ctx: Context, user: WebUser, schedule_id: int) -> ScheduleDetail:
 
 def _chosen_person(value: str) -> int:
     value = value.strip()
-    if not (value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID):
+    if not (plain_digits(value) and 0 < int(value) <= MAX_ID):
         raise InvalidInput("choose who takes over")
     return int(value)
 

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from tocsin.api.deps import CtxDep
+from tocsin.digits import plain_digits
 from tocsin.errors import Conflict, InvalidInput
 from tocsin.services import people
 from tocsin.services.catalog.policies import create_team as create_team_service
@@ -70,9 +71,7 @@ def add_member(
 ) -> Response:
     """Add the chosen user to the team."""
     try:
-        if not (user_id.isascii() and user_id.isdigit()) or not (
-            1 <= int(user_id) <= people.MAX_ID
-        ):
+        if not plain_digits(user_id) or not (1 <= int(user_id) <= people.MAX_ID):
             raise InvalidInput("choose a person to add")
         people.add_member(ctx, user.actor, team_id, int(user_id))
     except (InvalidInput, Conflict) as error:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tocsin.digits import plain_digits
 from tocsin.errors import InvalidInput, TocsinError
 
 MAX_ID = 2**31 - 1
@@ -28,9 +29,7 @@ def form_id(value: str, what: str) -> int | None:
     value = value.strip()
     if not value:
         return None
-    chosen = (
-        int(value) if value.isascii() and value.isdigit() and len(value) < 11 else 0
-    )
+    chosen = int(value) if plain_digits(value) and len(value) < 11 else 0
     if not 0 < chosen <= MAX_ID:
         raise InvalidInput(f"choose a {what}")
     return chosen

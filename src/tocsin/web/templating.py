@@ -7,7 +7,7 @@ neither print markup from data nor hide a typo behind an empty string.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -154,6 +154,19 @@ def render_fragment(name: str, context: Mapping[str, Any]) -> str:
     update), with times in the zone of the context's `user`, if any."""
     with viewing_as(context.get("user")):
         return templates.env.get_template(name).render(context)
+
+
+def render_blocks(parts: Sequence[tuple[str, str]], context: Mapping[str, Any]) -> str:
+    """Render named blocks of templates, (template, block) in order, to one
+    string (out-of-band swaps), with times in the zone of the context's user."""
+    rendered = []
+    with viewing_as(context.get("user")):
+        for name, block in parts:
+            template = templates.env.get_template(name)
+            rendered.append(
+                "".join(template.blocks[block](template.new_context(dict(context))))
+            )
+    return "\n".join(rendered)
 
 
 @contextmanager
