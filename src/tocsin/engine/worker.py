@@ -31,9 +31,6 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=120)
 
-# After a wake-up that found nothing: look again after 5 ms, doubling up to 1.28 s.
-_FIRST_LOOK = 0.005
-_LAST_LOOK = 1.28
 BATCH = 20
 
 
@@ -70,27 +67,19 @@ class Worker:
     def run_forever(self, stop: threading.Event) -> None:
         log.info("worker started")
         poll = self.ctx.settings.worker_poll_seconds
-        look_again = 0.0
         while not stop.is_set():
             try:
+                # Cleared before the pass, so work committed during it wakes the
+                # next one at once instead of waiting for the poll.
                 self.ctx.work_queued.clear()
-                handled = self.run_once()
+                self.run_once()
             except Exception:
                 # A database hiccup must not kill paging; log and go round again.
                 log.exception("worker pass failed")
                 stop.wait(poll)
                 continue
 
-            if look_again and not handled and look_again <= _LAST_LOOK:
-                # Writers wake the worker from inside their transaction, so the
-                # pass right after a wake-up can run before the commit and find
-                # nothing. Look again soon rather than sleep a whole poll.
-                self.ctx.work_queued.wait(look_again)
-                look_again *= 2
-                continue
-
-            woken = self.ctx.work_queued.wait(poll)
-            look_again = _FIRST_LOOK if woken else 0.0
+            self.ctx.work_queued.wait(poll)
         log.info("worker stopped")
 
     # Timers -------------------------------------------------------------------

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 
 from tocsin.clock import Clock, system_clock
 from tocsin.config import Settings, get_settings
 from tocsin.store.db import Database
+from tocsin.store.wakeup import WorkSignal
 
 
 @dataclass
@@ -15,9 +15,13 @@ class Context:
     db: Database
     settings: Settings = field(default_factory=get_settings)
     clock: Clock = system_clock
-    # Set after a transaction queues work, so an in-process worker wakes at once
-    # instead of at its next poll. Other processes still find it by polling.
-    work_queued: threading.Event = field(default_factory=threading.Event)
+    # Set when a transaction queues work, so an in-process worker wakes as soon
+    # as it commits instead of at its next poll. It belongs to the database, so
+    # contexts sharing one wake the same worker.
+    work_queued: WorkSignal = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.work_queued = self.db.work_queued
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Context:

@@ -25,6 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeEngine
 
+from tocsin.store.wakeup import WorkSignal
+
 _WRITE_OPTION = "tocsin_write"
 _NO_BEGIN_OPTION = "tocsin_no_begin"
 
@@ -44,11 +46,14 @@ class Database:
         self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
         self._plain: dict[AnySelect, _Plain] = {}
+        # One wake-up per database, so every context on it wakes the same worker.
+        self.work_queued = WorkSignal()
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A session in a write transaction, committed on success."""
-        with self._write_sessions.begin() as session:
+        """A session in a write transaction, committed on success. Wake-ups
+        raised inside it reach the worker only after the commit."""
+        with self.work_queued.held(), self._write_sessions.begin() as session:
             yield session
 
     @contextmanager
