@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 
 import typer
@@ -45,6 +46,25 @@ register_report(app)
 register_response_docs(app)
 register_postmortems(app)
 register_ai(app)
+
+
+def _one_line_summaries(group: typer.Typer) -> None:
+    """Give every command a one-line summary for the command lists.
+
+    Rich help keeps the line breaks of a docstring's first paragraph in the
+    list of commands, which wraps a long summary into ragged rows; the full
+    help of a command (`--help`) already joins them.
+    """
+    for command in group.registered_commands:
+        text = command.help or inspect.getdoc(command.callback) or ""
+        if command.short_help is None and text:
+            command.short_help = " ".join(text.split("\n\n")[0].split())
+    for subgroup in group.registered_groups:
+        if subgroup.typer_instance is not None:
+            _one_line_summaries(subgroup.typer_instance)
+
+
+_one_line_summaries(app)
 
 
 def main() -> None:
