@@ -265,7 +265,8 @@ def test_a_maintenance_window_holds_back_a_delayed_rule(
     paging_ann: IntegrationRef,
     phone: Phone,
 ) -> None:
-    """A window that starts after the page stops its later notifications too."""
+    """A window that starts after the page holds its later notifications too,
+    until it ends: then they go out if the incident is still unacknowledged."""
     sms = contacts.add_contact(ctx, SYSTEM, ann.id, kind="sms", address="+15551230001")
     notification_rules.add_rule(
         ctx, SYSTEM, ann.id, contact_method_id=sms.id, delay_minutes=5
@@ -286,7 +287,51 @@ def test_a_maintenance_window_holds_back_a_delayed_rule(
 
     assert phone.sms.sent == []
     with ctx.db.read() as session:
-        skipped = session.scalars(
-            select(TimelineEntry.message).where(TimelineEntry.kind == "page_skipped")
+        held = session.scalars(
+            select(TimelineEntry.message).where(TimelineEntry.kind == "page_held")
         ).all()
-    assert skipped == ["Delayed notification not sent: the service is in maintenance"]
+    ends = (clock.now() + timedelta(minutes=55)).strftime("%Y-%m-%d %H:%M")
+    assert held == [f"Delayed notification held: maintenance until {ends} UTC"]
+
+    clock.advance(minutes=55)
+    worker.run_once()
+    worker.run_once()
+
+    assert len(phone.sms.sent) == 1
+
+
+def test_a_delayed_rule_held_by_a_window_is_dropped_once_acknowledged(
+    ctx: Context,
+    clock: ManualClock,
+    ann: User,
+    paging_ann: IntegrationRef,
+    phone: Phone,
+) -> None:
+    """Acknowledging during the window settles the page: nothing goes out at
+    its end; removing a window early lets a held notification out at once."""
+    sms = contacts.add_contact(ctx, SYSTEM, ann.id, kind="sms", address="+15551230001")
+    notification_rules.add_rule(
+        ctx, SYSTEM, ann.id, contact_method_id=sms.id, delay_minutes=5
+    )
+    worker = phone.worker(ctx)
+    acked = open_incident(ctx, paging_ann, "disk")
+    pending = open_incident(ctx, paging_ann, "cpu")
+    worker.run_once()
+    window = maintenance.create_window(
+        ctx,
+        SYSTEM,
+        "checkout",
+        starts_at=clock.now() + timedelta(minutes=1),
+        ends_at=clock.now() + timedelta(hours=1),
+    )
+    clock.advance(minutes=5)
+    worker.run_once()
+
+    incidents.acknowledge(ctx, actor_of(ctx, ann), acked)
+    clock.advance(minutes=10)
+    maintenance.delete_window(ctx, SYSTEM, window.id)
+    worker.run_once()
+    worker.run_once()
+
+    [sent] = phone.sms.sent
+    assert sent.payload["incident_number"] == pending

@@ -17,6 +17,7 @@ from tocsin.services import (
     action_items,
     escalation,
     feedback,
+    maintenance,
     postmortems,
     schedule_reminders,
 )
@@ -75,6 +76,7 @@ HANDLERS: dict[str, TimerHandler] = {
     HEARTBEAT: heartbeat_due,
     HTTP_CHECK: http_check_due,
     escalation.HELD: _escalate,
+    maintenance.NOTIFY_HELD: fire_notify,
     escalation.ACK_TIMEOUT: _ack_timeout,
     escalation.SNOOZE_OVER: _snooze_over,
     AI_RETRAIN: ai_retrain,

@@ -2,7 +2,8 @@
 paged while a window covers the service.
 
 Escalation asks `held_until` before every step it pages, so a step already
-scheduled when a window starts is held too. A held step waits on a timer due
+scheduled when a window starts is held too; so does a delayed notification
+rule of a page sent before the window. A held step waits on a timer due
 at the window's end; then it pages as usual if its incident is still
 triggered (an incident whose alerts cleared has resolved, and its timer with
 it). Nothing is marked suppressed: the timeline says a step was held, and
@@ -28,6 +29,8 @@ from tocsin.store.models import Incident, MaintenanceWindow, Service, Timer
 
 # The timer kind of an escalation step held by a window.
 HELD = "escalation_held"
+# The timer kind of a delayed notification rule held by a window.
+NOTIFY_HELD = "notify_held"
 
 MAX_DESCRIPTION = 500
 MAX_SPAN = timedelta(days=366)
@@ -186,12 +189,12 @@ def delete_window(ctx: Context, actor: Actor, window_id: int) -> MaintenanceRead
 
         read = _read(window, service.name, now)
         session.delete(window)
-        # Held steps come due now; each checks the windows left and is held
-        # again if another one still covers the service.
+        # Held steps and notifications come due now; each checks the windows
+        # left and is held again if another one still covers the service.
         session.execute(
             update(Timer)
             .where(
-                Timer.kind == HELD,
+                Timer.kind.in_((HELD, NOTIFY_HELD)),
                 Timer.due_at > now,
                 Timer.incident_id.in_(
                     select(Incident.id).where(Incident.service_id == service.id)

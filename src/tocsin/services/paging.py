@@ -440,16 +440,31 @@ def fire_notify(
         return
 
     now = ctx.clock.now()
-    if maintenance.held_until(session, incident.id, now) is not None:
-        # A maintenance window began after the page: nothing pages during one,
-        # and escalation pages again when it ends if the alert still fires.
+    until = maintenance.held_until(session, incident.id, now)
+    if until is not None:
+        # A maintenance window began after the page: nothing pages during one.
+        # The rule waits for its end, when it goes out if the page still stands
+        # (this handler runs again and checks the acknowledgement then).
         add_timeline(
             session,
             incident,
             at=now,
-            kind="page_skipped",
-            message="Delayed notification not sent: the service is in maintenance",
+            kind="page_held",
+            message="Delayed notification held: maintenance until "
+            f"{until:%Y-%m-%d %H:%M} UTC",
             user_id=timer.payload.get("user_id"),
+        )
+        session.execute(
+            insert(_TIMERS),
+            {
+                "kind": maintenance.NOTIFY_HELD,
+                "due_at": until,
+                "incident_id": incident.id,
+                "payload": timer.payload,
+                "attempts": 0,
+                "last_error": "",
+                "created_at": now,
+            },
         )
         return
 
