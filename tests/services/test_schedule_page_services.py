@@ -4,9 +4,14 @@ an override form offers."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
+from icalendar import Calendar, Event
 
 from tests.builders import actor_of, make_schedule, make_user
+from tocsin.clock import ManualClock
+from tocsin.domain.access import SYSTEM
 from tocsin.errors import NotFound
 from tocsin.services import ical, schedule_edits
 from tocsin.services.context import Context
@@ -53,3 +58,59 @@ def test_an_override_offers_the_team_and_the_rotation(ctx: Context) -> None:
             actor_of(ctx, make_user(ctx, "x@example.com", teams=("X",))),
             schedule_id,
         )
+
+
+def _events(ctx: Context, url: str) -> list[Event]:
+    token = url.rsplit("/", 1)[1].removesuffix(".ics")
+    return list(Calendar.from_ical(ical.calendar(ctx, token)).walk("VEVENT"))
+
+
+def test_a_feed_keeps_the_second_of_a_repeated_hour(
+    ctx: Context, clock: ManualClock
+) -> None:
+    """An override that starts in the second 01:30 of New York's fall-back
+    night is written so that calendar apps read that instant, not the first
+    01:30 an hour earlier."""
+    clock.set(datetime(2026, 10, 1, 12, tzinfo=UTC))
+    ann, bob = make_user(ctx, "ann@example.com"), make_user(ctx, "bob@example.com")
+    schedule_id = make_schedule(ctx, members=[ann], time_zone="America/New_York")
+    second_half_past_one = datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
+    schedule_edits.add_override(
+        ctx,
+        SYSTEM,
+        schedule_id,
+        user_id=bob.id,
+        start=second_half_past_one,
+        end=second_half_past_one + timedelta(hours=2),
+    )
+    feed = ical.create_feed(ctx, SYSTEM, user_id=bob.id, schedule_id=schedule_id)
+
+    [bobs] = [e for e in _events(ctx, feed.url) if "Bob" in str(e["summary"])]
+
+    assert bobs.decoded("dtstart").astimezone(UTC) == second_half_past_one
+    assert bobs.decoded("dtend").astimezone(UTC) == datetime(
+        2026, 11, 1, 8, 30, tzinfo=UTC
+    )
+
+
+def test_a_feed_gives_each_shift_the_same_uid_on_every_fetch(
+    ctx: Context, clock: ManualClock
+) -> None:
+    """The feed's range moves with the clock and cuts its first and last
+    shifts; the cut shifts keep their UIDs all the same, so a calendar app
+    updates them rather than adding a copy at each refresh."""
+    clock.set(datetime(2026, 6, 1, 12, tzinfo=UTC))
+    ann, bob = make_user(ctx, "ann@example.com"), make_user(ctx, "bob@example.com")
+    rotating = make_schedule(ctx, members=[ann, bob])
+    alone = make_schedule(ctx, "Ops secondary", members=[ann])
+    feeds = [
+        ical.create_feed(ctx, SYSTEM, user_id=ann.id, schedule_id=rotating),
+        ical.create_feed(ctx, SYSTEM, user_id=ann.id, schedule_id=alone),
+    ]
+
+    before = [[str(e["uid"]) for e in _events(ctx, f.url)] for f in feeds]
+    clock.advance(minutes=7)
+    after = [[str(e["uid"]) for e in _events(ctx, f.url)] for f in feeds]
+
+    assert after == before
+    assert len(before[1]) == 1

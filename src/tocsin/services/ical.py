@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 from sqlalchemy import or_, select
@@ -192,6 +193,7 @@ def calendar(ctx: Context, token: str) -> bytes:
     """The feed behind `token` as an iCalendar document. Raises NotFound for
     an unknown or revoked token and for an owner who may no longer see it."""
     now = ctx.clock.now()
+    start, end = now - PAST, now + AHEAD
     with ctx.db.read() as session:
         feed = session.scalar(
             select(CalendarFeed).where(CalendarFeed.token_hash == _digest(token))
@@ -205,26 +207,32 @@ def calendar(ctx: Context, token: str) -> bytes:
             if schedule is None or not can_see_team(owner, schedule.team_id):
                 raise NotFound("no such calendar")
             name = f"On call: {schedule.name}"
-            shifts = _shifts(session, schedule, now, only=None)
+            shifts = _shifts(session, schedule, start, end, only=None)
         else:
             user = session.get(User, feed.user_id)
             name = f"On call: {user.name if user else ''}"
             shifts = []
             for schedule in _schedules_of(session, feed.user_id):
                 if can_see_team(owner, schedule.team_id):
-                    shifts.extend(_shifts(session, schedule, now, only=feed.user_id))
+                    shifts.extend(
+                        _shifts(session, schedule, start, end, only=feed.user_id)
+                    )
 
         people = sorted({span.user_id for _, span in shifts if span.user_id})
         rows = session.execute(select(User.id, User.name).where(User.id.in_(people)))
         names = {row[0]: row[1] for row in rows}
 
-    return _document(ctx, name, shifts, names, now)
+    return _document(ctx, name, shifts, names, now, (start, end))
 
 
 def _shifts(
-    session: Session, schedule: Schedule, now: datetime, *, only: int | None
+    session: Session,
+    schedule: Schedule,
+    start: datetime,
+    end: datetime,
+    *,
+    only: int | None,
 ) -> list[tuple[Schedule, rules.Span]]:
-    start, end = now - PAST, now + AHEAD
     timeline = rules.render(load(session, schedule.id, start, end), start, end)
     return [
         (schedule, span)
@@ -261,6 +269,7 @@ def _document(
     shifts: list[tuple[Schedule, rules.Span]],
     names: dict[int, str],
     now: datetime,
+    feed_range: tuple[datetime, datetime],
 ) -> bytes:
     host = urlsplit(ctx.settings.base_url).hostname or "tocsin"
     document = Calendar()
@@ -274,12 +283,11 @@ def _document(
         zone = rules.zone_named(schedule.time_zone)
         person = names.get(span.user_id or 0, "")
         event = Event()
-        # Stable across fetches, so apps update an event rather than add one.
-        stamp = int(span.start.timestamp())
-        event.add("uid", f"shift-{schedule.id}-{span.user_id}-{stamp}@{host}")
+        shift = f"shift-{schedule.id}-{span.user_id}-{_shift_key(span, feed_range)}"
+        event.add("uid", f"{shift}@{host}")
         event.add("dtstamp", now)
-        event.add("dtstart", span.start.astimezone(zone))
-        event.add("dtend", span.end.astimezone(zone))
+        event.add("dtstart", _wall_clock(span.start, zone))
+        event.add("dtend", _wall_clock(span.end, zone))
         event.add("summary", f"On call: {person} ({schedule.name})")
         event.add("description", f"{person} is on call for {schedule.name}.")
         event.add("transp", "TRANSPARENT")
@@ -287,6 +295,29 @@ def _document(
 
     document.add_missing_timezones()
     return bytes(document.to_ical())
+
+
+def _shift_key(span: rules.Span, feed_range: tuple[datetime, datetime]) -> str:
+    """What names a shift in its UID, the same on every fetch so that apps
+    update an event rather than add one. The feed's range moves with the
+    clock and cuts the shifts at its ends: a shift cut at the start is named
+    by its end, and one cut at both ends is the only one that can be."""
+    if span.start != feed_range[0]:
+        return str(int(span.start.timestamp()))
+    if span.end != feed_range[1]:
+        return f"until-{int(span.end.timestamp())}"
+    return "throughout"
+
+
+def _wall_clock(instant: datetime, zone: ZoneInfo) -> datetime:
+    """`instant` as the schedule's wall clock shows it, unless the wall clock
+    reads that time twice (clocks going back) and this is the second time:
+    a calendar app reads a repeated local time as the first (RFC 5545), so
+    that instant is written in UTC instead."""
+    local = instant.astimezone(zone)
+    if rules.resolve_local(local.replace(tzinfo=None), zone) != instant:
+        return instant
+    return local
 
 
 def _owner(session: Session, user_id: int) -> Actor:
