@@ -98,3 +98,21 @@ def test_deleting_a_schedule_drops_its_reminder(ctx: Context) -> None:
     schedule_edits.delete_schedule(ctx, SYSTEM, schedule_id)
 
     assert _reminders(ctx) == []
+
+
+def test_a_worker_back_after_days_reminds_no_shift_that_is_over(
+    ctx: Context, clock: ManualClock
+) -> None:
+    """No worker ran for three days: the shifts that ended meanwhile are not
+    reminded one after another; the next shift to come is planned as usual."""
+    ann, bob = make_user(ctx, "ann@example.com"), make_user(ctx, "bob@example.com")
+    make_schedule(ctx, members=[ann, bob])
+    back = datetime(2026, 3, 6, 12, 0, tzinfo=UTC)
+
+    clock.set(back)
+    for _ in range(5):
+        Worker(ctx, channels={}).run_once()
+
+    assert _notices(ctx) == []
+    following = datetime(2026, 3, 7, 9, 0, tzinfo=UTC)
+    assert _reminders(ctx) == [(following - timedelta(hours=1), following.isoformat())]

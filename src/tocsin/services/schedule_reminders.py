@@ -48,8 +48,9 @@ def fire(
     session: Session, ctx: Context, timer: Timer, incident: Incident | None
 ) -> None:
     """The timer handler: remind the person whose shift starts at the planned
-    instant, if it still does, then plan the next reminder. Safe to run twice:
-    the worker deletes the timer in the same transaction."""
+    instant, if it still does and is not over yet, then plan the next
+    reminder. Safe to run twice: the worker deletes the timer in the same
+    transaction."""
     schedule_id = int(timer.payload["schedule_id"])
     row = session.get(Schedule, schedule_id)
     if row is None:
@@ -64,9 +65,12 @@ def fire(
     schedule = load(session, schedule_id, start - timedelta(seconds=1), start + HORIZON)
     spans = rules.render(schedule, start - timedelta(seconds=1), start + HORIZON)
     shift = next((s for s in spans if s.start == start and s.user_id), None)
-    if shift is not None and shift.user_id is not None:
+    now = ctx.clock.now()
+    # A worker that was down finds reminders of shifts long over: they are
+    # not sent, and the plan goes on from now rather than through each one.
+    if shift is not None and shift.user_id is not None and shift.end > now:
         _remind(session, ctx, row, shift)
-    _plan(session, ctx, schedule_id, after=start)
+    _plan(session, ctx, schedule_id, after=max(start, now))
 
 
 def _remind(session: Session, ctx: Context, row: Schedule, shift: rules.Span) -> None:
