@@ -258,6 +258,35 @@ def test_bad_windows_are_refused_and_nothing_is_stored(
     assert maintenance.list_windows(ctx, SYSTEM) == []
 
 
+@pytest.mark.parametrize(
+    ("starts_at", "recurrence"),
+    [
+        # The year 10000 in UTC, and the year 0 in UTC.
+        (datetime.fromisoformat("9999-12-31T20:00:00-05:00"), "once"),
+        (datetime.fromisoformat("0001-01-01T01:00:00+14:00"), "daily"),
+        # Instants in range, but a wall clock no rota reads.
+        (datetime(9999, 12, 30, 20, tzinfo=UTC), "weekly"),
+        (datetime(1900, 1, 1, tzinfo=UTC), "daily"),
+    ],
+)
+def test_a_window_off_the_calendar_is_refused_not_an_error(
+    ctx: Context, integration: IntegrationRef, starts_at: datetime, recurrence: str
+) -> None:
+    """Times that overflow in UTC, or lie far outside any real plan, are
+    InvalidInput (a 400), never an OverflowError (a 500)."""
+    with pytest.raises(InvalidInput, match="between 1970 and 2199"):
+        maintenance.create_window(
+            ctx,
+            SYSTEM,
+            "checkout",
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(hours=2),
+            recurrence=recurrence,
+            time_zone="Pacific/Kiritimati",
+        )
+    assert maintenance.list_windows(ctx, SYSTEM) == []
+
+
 def test_only_the_owning_team_sees_and_changes_windows(
     ctx: Context, clock: ManualClock, integration: IntegrationRef
 ) -> None:

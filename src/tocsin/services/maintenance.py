@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.domain import maintenance as rules
 from tocsin.domain.access import Actor, Role, can_see_team, require_role
+from tocsin.domain.schedules import check_instant
 from tocsin.errors import InvalidInput, NotFound
 from tocsin.services.context import Context
 from tocsin.services.records import audit
@@ -236,6 +237,9 @@ def _checked_rule(
     ):
         if value is not None and value.tzinfo is None:
             raise InvalidInput(f"{name} needs a time zone offset")
+        if value is not None:
+            # Also keeps each occurrence's wall-clock arithmetic in range.
+            check_instant(value, name)
     try:
         kind = rules.Recurrence(recurrence)
     except ValueError as error:
