@@ -22,7 +22,7 @@ from tocsin.errors import InvalidInput, NotFound
 from tocsin.services import alerts, incidents, maintenance
 from tocsin.services.context import Context
 from tocsin.services.integrations import IntegrationRef
-from tocsin.store.models import AuditRecord, Timer
+from tocsin.store.models import AuditRecord, OutboxMessage, Timer
 
 
 @pytest.fixture
@@ -99,6 +99,40 @@ def test_a_window_holds_steps_already_scheduled_when_it_starts(
     clock.set(start + timedelta(hours=2))
     worker.run_once()
     assert channel.recipients() == ["ann@example.com", "bob@example.com"]
+
+
+def test_a_page_waiting_to_be_retried_is_held_by_a_window_too(
+    ctx: Context,
+    clock: ManualClock,
+    worker: Worker,
+    channel: RecordingChannel,
+    integration: IntegrationRef,
+) -> None:
+    """Step 1's page failed once (the mail server was down) and its retry
+    falls inside a window that began meanwhile: it waits for the window's
+    end like any other page, without spending an attempt."""
+    channel.fail = True
+    alerts.ingest(ctx, integration, [trigger()])
+    worker.run_once()
+    start = clock.advance(seconds=1)
+    maintenance.create_window(
+        ctx, SYSTEM, "checkout", starts_at=start, ends_at=start + timedelta(hours=2)
+    )
+    channel.fail = False
+
+    clock.advance(minutes=1)
+    worker.run_once()
+    assert channel.recipients() == []
+
+    clock.set(start + timedelta(hours=2))
+    worker.run_once()
+    worker.run_once()
+    assert sorted(channel.recipients()) == ["ann@example.com", "bob@example.com"]
+    with ctx.db.read() as session:
+        [page] = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.recipient == "ann@example.com")
+        ).all()
+    assert (page.status, page.attempts) == ("sent", 2)
 
 
 def test_alerts_that_clear_during_the_window_page_nobody_and_leave_nothing(

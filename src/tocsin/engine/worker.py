@@ -23,6 +23,7 @@ from tocsin.channels import registry
 from tocsin.channels.base import Channel, DeliveryError, Outbound
 from tocsin.domain.incidents import IncidentStatus
 from tocsin.engine.timers import HANDLERS
+from tocsin.services import maintenance
 from tocsin.services.context import Context
 from tocsin.services.records import add_timeline
 from tocsin.store.models import DeliveryAttempt, Incident, OutboxMessage, Timer
@@ -143,6 +144,13 @@ class Worker:
                     # for what is already done.
                     self._cancel(message_id, f"incident is {status}")
                     return
+                now = self.ctx.clock.now()
+                until = maintenance.held_until(session, message.incident_id, now)
+                if until is not None:
+                    # Queued before a window began (a retry after a failure, a
+                    # worker that lagged): nothing pages during one.
+                    self._hold(message_id, until)
+                    return
             outbound = Outbound(
                 idempotency_key=message.idempotency_key,
                 recipient=message.recipient,
@@ -183,6 +191,25 @@ class Worker:
                     at=self.ctx.clock.now(),
                     kind="page_cancelled",
                     message=f"Page to {message.recipient} not sent: {why}",
+                    message_id=message.id,
+                )
+
+    def _hold(self, message_id: int, until: datetime) -> None:
+        with self.ctx.db.write() as session:
+            message = session.get(OutboxMessage, message_id)
+            if message is None or message.status != "pending":
+                return
+            # No attempt is spent: the page goes out when the window ends.
+            message.next_attempt_at = until
+            message.lease_until = None
+            if message.incident_id is not None:
+                add_timeline(
+                    session,
+                    _IncidentId(message.incident_id),
+                    at=self.ctx.clock.now(),
+                    kind="page_held",
+                    message=f"Page to {message.recipient} held: maintenance until "
+                    f"{until:%Y-%m-%d %H:%M} UTC",
                     message_id=message.id,
                 )
 
