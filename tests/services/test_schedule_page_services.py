@@ -114,3 +114,25 @@ def test_a_feed_gives_each_shift_the_same_uid_on_every_fetch(
 
     assert after == before
     assert len(before[1]) == 1
+
+
+def test_a_feed_describes_its_zone_for_as_long_as_it_reaches(
+    ctx: Context, clock: ManualClock
+) -> None:
+    """Late in 2037 the feed reaches into the summer of 2038: its VTIMEZONE
+    says London is on BST then, so an app that reads the zone from the feed
+    rather than by name does not show those shifts an hour off."""
+    clock.set(datetime(2037, 12, 1, 12, tzinfo=UTC))
+    ann = make_user(ctx, "ann@example.com")
+    schedule_id = make_schedule(ctx, members=[ann], time_zone="Europe/London")
+    feed = ical.create_feed(ctx, SYSTEM, user_id=ann.id, schedule_id=schedule_id)
+    token = feed.url.rsplit("/", 1)[1].removesuffix(".ics")
+
+    [zone] = Calendar.from_ical(ical.calendar(ctx, token)).walk("VTIMEZONE")
+    summers = [
+        component.decoded("dtstart")
+        for component in zone.walk("DAYLIGHT")
+        if component.decoded("dtstart").year == 2038
+    ]
+
+    assert [(s.month, s.day) for s in summers] == [(3, 28)]

@@ -293,7 +293,13 @@ def _document(
         event.add("transp", "TRANSPARENT")
         document.add_component(event)
 
-    document.add_missing_timezones()
+    # The zone's rules for the feed's range: the library's default stops at
+    # 2038, after which an app reading them would lose every DST change.
+    margin = timedelta(days=2)
+    document.add_missing_timezones(
+        first_date=(feed_range[0] - margin).date(),
+        last_date=(feed_range[1] + margin).date(),
+    )
     return bytes(document.to_ical())
 
 
