@@ -335,3 +335,37 @@ def test_a_delayed_rule_held_by_a_window_is_dropped_once_acknowledged(
 
     [sent] = phone.sms.sent
     assert sent.payload["incident_number"] == pending
+
+
+def test_a_delayed_rule_of_a_page_settled_by_an_acknowledgement_stays_quiet(
+    ctx: Context,
+    clock: ManualClock,
+    ann: User,
+    paging_ann: IntegrationRef,
+    phone: Phone,
+) -> None:
+    """Ann acknowledges with a short snooze; when it runs out the incident
+    triggers again and pages her afresh, rules and all. The SMS of the first
+    page, due in between, belonged to a page she had answered: one SMS in
+    all, at the new page's delay."""
+    sms = contacts.add_contact(ctx, SYSTEM, ann.id, kind="sms", address="+15551230001")
+    notification_rules.add_rule(
+        ctx, SYSTEM, ann.id, contact_method_id=sms.id, delay_minutes=5
+    )
+    worker = phone.worker(ctx)
+    number = open_incident(ctx, paging_ann)
+    worker.run_once()
+
+    clock.advance(minutes=1)
+    incidents.snooze(ctx, actor_of(ctx, ann), number, minutes=2)
+    clock.advance(minutes=2)
+    worker.run_once()
+    clock.advance(minutes=2)
+    worker.run_once()
+    worker.run_once()
+    assert phone.sms.sent == []
+
+    clock.advance(minutes=3)
+    worker.run_once()
+    worker.run_once()
+    assert len(phone.sms.sent) == 1

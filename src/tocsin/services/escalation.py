@@ -24,7 +24,7 @@ from tocsin.domain.access import Role
 from tocsin.domain.incidents import IncidentStatus
 from tocsin.services import maintenance
 from tocsin.services.context import Context
-from tocsin.services.paging import IncidentBrief, page, recipients
+from tocsin.services.paging import NOTIFY, IncidentBrief, page, recipients
 from tocsin.services.records import add_timeline
 from tocsin.store.db import table_of
 from tocsin.store.models import (
@@ -341,8 +341,18 @@ def _renumber_timer(
 
 
 def acknowledged(session: Session, ctx: Context, incident: Incident) -> None:
-    """After an acknowledgement: when the policy has an acknowledgement timeout,
-    set the timer that triggers the incident again if it is still not resolved."""
+    """After an acknowledgement: drop the delayed notification rules of the
+    pages it answers, and when the policy has an acknowledgement timeout, set
+    the timer that triggers the incident again if it is still not resolved."""
+    # Were they kept, a re-trigger (a snooze running out, a timeout, a
+    # reassignment) would let them page for a page already answered, on top
+    # of the fresh page and its own rules.
+    session.execute(
+        delete(Timer).where(
+            Timer.incident_id == incident.id,
+            Timer.kind.in_((NOTIFY, maintenance.NOTIFY_HELD)),
+        )
+    )
     policy = session.get(EscalationPolicy, incident.escalation_policy_id or 0)
     if policy is None or not policy.ack_timeout_minutes:
         return

@@ -427,16 +427,12 @@ def _schedule_digest(
 def fire_notify(
     session: Session, ctx: Context, timer: Timer, incident: Incident | None
 ) -> None:
-    """A delayed notification rule is due: page that contact method, unless the
-    incident was acknowledged or resolved since the page started.
+    """A delayed notification rule is due: page that contact method while the
+    incident is still triggered. An acknowledgement deletes these timers (see
+    escalation.acknowledged), so one of an answered page never fires.
 
     Safe to run twice: the worker deletes the timer in the same transaction."""
     if incident is None or incident.status != IncidentStatus.TRIGGERED:
-        return
-    started = datetime.fromisoformat(str(timer.payload.get("started_at")))
-    if incident.acknowledged_at is not None and incident.acknowledged_at >= started:
-        # Acknowledged, then triggered again (a timeout, a reassignment): that
-        # re-trigger paged afresh; this rule belonged to the earlier page.
         return
 
     now = ctx.clock.now()
