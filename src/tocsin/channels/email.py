@@ -79,7 +79,10 @@ class EmailChannel:
                         smtp.starttls(context=ssl.create_default_context())
                     self._deliver(smtp, mail)
         except (OSError, smtplib.SMTPException) as error:
-            raise DeliveryError(f"SMTP {settings.smtp_host}: {error}") from error
+            raise DeliveryError(
+                f"SMTP {settings.smtp_host}: {error}",
+                timed_out=isinstance(error, TimeoutError),
+            ) from error
 
     def _deliver(self, smtp: smtplib.SMTP, mail: EmailMessage) -> None:
         if self.settings.smtp_username:

@@ -32,6 +32,10 @@ class HttpSender:
             response = self.client.post(url, **kwargs)
         except OutboundRefused as refused:
             raise DeliveryError(f"{self.provider}: {refused.detail}") from refused
+        except httpx.TimeoutException as error:
+            raise DeliveryError(
+                f"{self.provider}: {type(error).__name__}: {error}", timed_out=True
+            ) from error
         except httpx.HTTPError as error:
             raise DeliveryError(
                 f"{self.provider}: {type(error).__name__}: {error}"

@@ -15,6 +15,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
@@ -57,6 +58,11 @@ class Worker:
         if channels is None:
             channels = registry.load(ctx)
         self.channels: Mapping[str, Channel] = channels
+        # Providers that timed out, and until when their messages wait: a
+        # provider that hangs then costs one timeout every few seconds, not one
+        # per message, and the messages of every other provider go out
+        # meanwhile. (One that refuses at once costs nothing and is not held.)
+        self._silent: dict[tuple[str, str], datetime] = {}
 
     def run_once(self) -> int:
         """Do all work due now. Returns how many timers and messages it handled."""
@@ -162,6 +168,12 @@ class Worker:
                 payload=dict(message.payload),
             )
             channel = self.channels.get(message.channel)
+            provider = _provider(message.channel, outbound)
+
+        held_until = self._silent.get(provider)
+        if held_until is not None and held_until > self.ctx.clock.now():
+            self._hold(message_id, held_until)
+            return
 
         started = time.monotonic()
         error = ""
@@ -171,6 +183,8 @@ class Worker:
             channel.send(outbound)
         except DeliveryError as failure:
             error = str(failure)
+            if failure.timed_out:
+                self._silent[provider] = self.ctx.clock.now() + backoff(1)
         except Exception as failure:
             # A bug in a channel is still a failed attempt, never a lost message.
             log.exception("channel crashed", extra={"message_id": message_id})
@@ -178,6 +192,16 @@ class Worker:
         elapsed_ms = int((time.monotonic() - started) * 1000)
 
         self._record(message_id, error, elapsed_ms)
+
+    def _hold(self, message_id: int, until: datetime) -> None:
+        """Put a claimed message back, untried, until `until`: its provider
+        did not answer a moment ago. No attempt is counted."""
+        with self.ctx.db.write() as session:
+            message = session.get(OutboxMessage, message_id)
+            if message is None or message.status != "pending":
+                return
+            message.lease_until = None
+            message.next_attempt_at = until
 
     def _cancel(self, message_id: int, why: str) -> None:
         with self.ctx.db.write() as session:
@@ -293,6 +317,19 @@ class Worker:
             for message in messages:
                 message.lease_until = now + LEASE
             return [message.id for message in messages]
+
+
+def _provider(channel: str, message: Outbound) -> tuple[str, str]:
+    """Whom a message is sent through: its channel's provider, or for an address
+    that is a URL (a webhook, Teams, a Slack webhook) the host it names, so one
+    person's dead endpoint holds back no one else's."""
+    address = str(message.payload.get("address") or message.recipient)
+    if not address.startswith(("http://", "https://")):
+        return channel, ""
+    try:
+        return channel, urlsplit(address).hostname or ""
+    except ValueError:
+        return channel, address
 
 
 def _lease_free(
