@@ -190,6 +190,9 @@ def check_url(settings: Settings, url: str, *, resolve: bool = True) -> str:
         )
     if parsed.userinfo:
         raise OutboundRefused("the URL may not hold a user name or password")
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        # Stored, such a URL would fail every attempt with a confusing error.
+        raise OutboundRefused(f"port {parsed.port} is not between 1 and 65535")
     check_host(settings, parsed.host, resolve=resolve)
     return str(parsed)
 

@@ -51,6 +51,8 @@ REFUSED_URLS = [
     "http://user:secret@example.com/",
     "/relative/path",
     "http://",
+    "http://8.8.8.8:99999/",
+    "http://8.8.8.8:0/",
 ]
 
 
