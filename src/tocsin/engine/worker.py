@@ -63,6 +63,10 @@ class Worker:
         # per message, and the messages of every other provider go out
         # meanwhile. (One that refuses at once costs nothing and is not held.)
         self._silent: dict[tuple[str, str], datetime] = {}
+        # The lease this worker set on each message it claimed and has not yet
+        # sent: a batch of slow sends can outlast it, and then the message is
+        # another worker's to send.
+        self._leases: dict[int, datetime] = {}
 
     def run_once(self) -> int:
         """Do all work due now. Returns how many timers and messages it handled."""
@@ -146,9 +150,15 @@ class Worker:
         return len(claimed)
 
     def _deliver(self, message_id: int) -> None:
+        lease = self._leases.pop(message_id, None)
         with self.ctx.db.read() as session:
             message = session.get(OutboxMessage, message_id)
             if message is None or message.status != "pending":
+                return
+            if not _still_ours(message.lease_until, lease, self.ctx.clock.now()):
+                log.info(
+                    "lease ran out before sending", extra={"message_id": message_id}
+                )
                 return
             if message.payload.get("kind") == "page" and message.incident_id:
                 status = session.scalar(
@@ -316,6 +326,7 @@ class Worker:
             ).all()
             for message in messages:
                 message.lease_until = now + LEASE
+                self._leases[message.id] = message.lease_until
             return [message.id for message in messages]
 
 
@@ -330,6 +341,17 @@ def _provider(channel: str, message: Outbound) -> tuple[str, str]:
         return channel, urlsplit(address).hostname or ""
     except ValueError:
         return channel, address
+
+
+def _still_ours(
+    lease_until: datetime | None, ours: datetime | None, now: datetime
+) -> bool:
+    """Whether the lease this worker set still holds: not run out, and not
+    replaced by a later claim (the stored value may have lost precision, so a
+    later claim is one that ends after ours)."""
+    if lease_until is None or ours is None:
+        return False
+    return now < lease_until <= ours
 
 
 def _lease_free(
