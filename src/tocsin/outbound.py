@@ -27,6 +27,8 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+import ssl
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -188,6 +190,9 @@ def check_url(settings: Settings, url: str, *, resolve: bool = True) -> str:
         )
     if parsed.userinfo:
         raise OutboundRefused("the URL may not hold a user name or password")
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        # Stored, such a URL would fail every attempt with a confusing error.
+        raise OutboundRefused(f"port {parsed.port} is not between 1 and 65535")
     check_host(settings, parsed.host, resolve=resolve)
     return str(parsed)
 
@@ -228,11 +233,64 @@ def resolve_host(settings: Settings, host: str, port: int) -> list[IPAddress]:
     return found
 
 
-class GuardedBackend(httpcore.NetworkBackend):
-    """An httpcore network backend that connects only to vetted addresses."""
+class _Budgeted(httpcore.NetworkStream):
+    """A connection on which every request is done within `budget` seconds.
 
-    def __init__(self, settings: Settings) -> None:
+    httpx's timeouts bound each read and write on their own, so a receiver that
+    sends one byte a second never trips them and holds the caller (the worker,
+    and every page queued behind this one) for as long as it likes. Here each
+    request's clock starts at its first write (a write after a read, on a
+    kept-alive connection, is the next request) and every read and write may
+    wait only for what is left of it.
+    """
+
+    def __init__(self, stream: httpcore.NetworkStream, budget: float) -> None:
+        self._stream = stream
+        self._budget = budget
+        self._ends: float | None = None
+        self._reading = True
+
+    def _left(self, timeout: float | None, late: type[Exception]) -> float | None:
+        if self._ends is None:
+            return timeout
+        left = self._ends - time.monotonic()
+        if left <= 0:
+            raise late(f"no answer within {self._budget:g} seconds")
+        return left if timeout is None else min(timeout, left)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if self._reading:
+            self._ends = time.monotonic() + self._budget
+            self._reading = False
+        self._stream.write(buffer, self._left(timeout, httpcore.WriteTimeout))
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        self._reading = True
+        return self._stream.read(max_bytes, self._left(timeout, httpcore.ReadTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        secure = self._stream.start_tls(ssl_context, server_hostname, timeout)
+        return _Budgeted(secure, self._budget)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class GuardedBackend(httpcore.NetworkBackend):
+    """An httpcore network backend that connects only to vetted addresses, and
+    gives each request on a connection at most `budget` seconds in all."""
+
+    def __init__(self, settings: Settings, budget: float) -> None:
         self.settings = settings
+        self.budget = budget
         self._plain = httpcore.SyncBackend()
 
     def connect_tcp(
@@ -249,13 +307,14 @@ class GuardedBackend(httpcore.NetworkBackend):
         for address in addresses:
             try:
                 # Connecting to the address we checked, never to the name again.
-                return self._plain.connect_tcp(
+                stream = self._plain.connect_tcp(
                     str(address),
                     port,
                     timeout=timeout,
                     local_address=local_address,
                     socket_options=socket_options,
                 )
+                return _Budgeted(stream, self.budget)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
                 last_error = error
         raise last_error
@@ -276,16 +335,17 @@ class GuardedTransport(httpx.HTTPTransport):
     """httpx's transport with its connection pool on a `GuardedBackend`.
 
     httpx has no public switch for the network backend, so the pool it builds
-    is replaced by one of ours with the same TLS context; nothing else differs.
+    is replaced by one of ours with the same TLS context and a whole-request
+    time limit of `budget` seconds; nothing else differs.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, budget: float) -> None:
         super().__init__(trust_env=False)
         self._pool = httpcore.ConnectionPool(
             ssl_context=httpx.create_ssl_context(trust_env=False),
             max_connections=20,
             max_keepalive_connections=10,
-            network_backend=GuardedBackend(settings),
+            network_backend=GuardedBackend(settings, budget),
         )
 
 
@@ -309,11 +369,13 @@ def guarded_client(
 
     A refused request raises OutboundRefused (an InvalidInput) from `send`;
     environment proxies are ignored, since a proxy would connect for us and
-    the guard would vet only the proxy.
+    the guard would vet only the proxy. `timeout` (else the setting) bounds
+    each request as a whole, answer included, besides every connect and read.
     """
+    seconds = settings.outbound_timeout if timeout is None else timeout
     return httpx.Client(
-        transport=GuardedTransport(settings),
-        timeout=settings.outbound_timeout if timeout is None else timeout,
+        transport=GuardedTransport(settings, seconds),
+        timeout=seconds,
         follow_redirects=follow_redirects,
         max_redirects=5,
         trust_env=False,

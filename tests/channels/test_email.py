@@ -3,9 +3,11 @@ every attempt."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
-from tocsin.channels.base import Outbound
+from tocsin.channels.base import DeliveryError, Outbound
 from tocsin.channels.email import EmailChannel, one_line
 from tocsin.config import Settings
 
@@ -46,3 +48,21 @@ def test_every_attempt_carries_the_same_message_id(channel: EmailChannel) -> Non
 
 def test_one_line_folds_runs_of_breaks_into_one_space() -> None:
     assert one_line(" a\n\n\tb \x85c ") == "a b c"
+
+
+def test_a_mail_server_that_never_greets_is_a_timeout_refusal_is_not(
+    settings: Settings,
+) -> None:
+    """Silence is the server's trouble (the worker holds other mail back for a
+    moment); a refused connection costs nothing to try again."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        quick = settings.model_copy(
+            update={"smtp_port": silent.getsockname()[1], "smtp_timeout": 0.3}
+        )
+        with pytest.raises(DeliveryError) as waited:
+            EmailChannel(quick).send(outbound())
+    assert waited.value.timed_out
+
+    with pytest.raises(DeliveryError) as refused:
+        EmailChannel(quick).send(outbound())
+    assert not refused.value.timed_out

@@ -5,6 +5,8 @@ whatever a redirect or resolver says."""
 from __future__ import annotations
 
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -49,6 +51,8 @@ REFUSED_URLS = [
     "http://user:secret@example.com/",
     "/relative/path",
     "http://",
+    "http://8.8.8.8:99999/",
+    "http://8.8.8.8:0/",
 ]
 
 
@@ -268,3 +272,77 @@ def test_a_redirect_within_allowed_networks_is_followed(loopback: Settings) -> N
         server.stop()
 
     assert response.text == "arrived"
+
+
+@pytest.fixture
+def trickle() -> Iterator[str]:
+    """A receiver that answers one byte every 0.2 s for 6 s, then goes quiet:
+    each read is well inside a 1 s per-read timeout, so a client bounding only
+    reads waits out the whole drip."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    stop = threading.Event()
+
+    def drip(connection: socket.socket) -> None:
+        with connection:
+            connection.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: aaaaaaaaaaa":
+                if stop.wait(0.2):
+                    return
+                try:
+                    connection.send(bytes([byte]))
+                except OSError:
+                    return
+            stop.wait()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=drip, args=(connection,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    listener.close()
+
+
+def test_a_receiver_that_answers_a_byte_at_a_time_is_cut_off(
+    loopback: Settings, trickle: str
+) -> None:
+    """The timeout bounds the whole request, not each read: a slow-dripping
+    webhook receiver cannot hold the worker, and every page behind it, forever."""
+    started = time.monotonic()
+
+    with (
+        guarded_client(loopback, timeout=1.0) as client,
+        pytest.raises(httpx.TimeoutException),
+    ):
+        client.post(f"{trickle}/hook", content=b"x")
+
+    assert time.monotonic() - started < 3
+
+
+def test_each_request_on_a_kept_alive_connection_gets_the_whole_timeout(
+    loopback: Settings,
+) -> None:
+    """Three answers of 0.4 s each on one connection, under a 1 s timeout: the
+    budget starts again with every request, so none of them is cut off."""
+
+    def slow(request: Received) -> Reply:
+        time.sleep(0.4)
+        return Reply(200, b"ok")
+
+    server = ProviderServer(slow)
+    server.start()
+    try:
+        with guarded_client(loopback, timeout=1.0) as client:
+            answers = [client.get(f"{server.url}/n{n}").text for n in range(3)]
+    finally:
+        server.stop()
+
+    assert answers == ["ok"] * 3

@@ -5,6 +5,7 @@ failed messages that are on the timeline and counted."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from urllib.parse import parse_qs
 
@@ -170,3 +171,50 @@ def test_a_provider_that_never_returns_leaves_failed_pages_on_record(
     [sms] = [row for row in report.channels if row.channel == "sms"]
     assert sms.failed == PEOPLE
     assert "Twilio" in report.recent_failures[0].last_error
+
+
+def test_a_provider_that_hangs_costs_one_timeout_per_pass_not_one_per_page(
+    ctx: Context,
+    clock: ManualClock,
+    provider: ProviderServer,
+    slack: ProviderServer,
+    on_call: IntegrationRef,
+) -> None:
+    """An SMS API that takes every request and never answers in time: the
+    first text waits out the timeout, the others wait for its retry instead of
+    each waiting out their own, so Slack and email go out at once, and every
+    text is still sent when the provider answers again."""
+    ctx.settings = ctx.settings.model_copy(update={"outbound_timeout": 0.5})
+    email = Recorder("email")
+    worker = Worker(ctx, {**registry.load(ctx), "email": email})
+    hanging = True
+
+    def slow(request: Received) -> Reply:
+        if hanging:
+            time.sleep(2)
+        return twilio(request)
+
+    provider.respond = slow
+    for n in range(INCIDENTS):
+        alerts.ingest(ctx, on_call, [alert(f"disk-{n}", f"disk {n} full")])
+
+    started = time.monotonic()
+    worker.run_once()
+    took = time.monotonic() - started
+
+    assert len(slack.requests("/services/x")) == INCIDENTS
+    assert len(email.sent) == INCIDENTS * PEOPLE
+    assert took < 10 * 0.5, f"the pass took {took:.1f} s"
+    with ctx.db.read() as session:
+        tried = session.scalars(
+            select(OutboxMessage.attempts).where(OutboxMessage.channel == "sms")
+        ).all()
+    assert sorted(tried) == [0] * (INCIDENTS * PEOPLE - 1) + [1]
+
+    hanging = False
+    for _ in range(3):
+        clock.advance(minutes=1)
+        worker.run_once()
+    assert set(statuses(ctx, "sms")) == {"sent"}
+    keys = {r.header("idempotency-key") for r in provider.requests()}
+    assert keys == sms_keys(ctx)

@@ -5,6 +5,7 @@ provider's refusal becomes a DeliveryError that says why."""
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import hmac
 from collections.abc import Iterator
@@ -255,6 +256,25 @@ def test_a_webhook_to_an_internal_address_is_refused_not_sent(
         channel.send(page(f"{server.url}/hook"))
 
     assert server.requests() == []
+
+
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+def test_a_receiver_answering_without_end_is_cut_off_not_stored(
+    local: Settings, server: ProviderServer, encoding: str
+) -> None:
+    """A webhook receiver is anyone's URL: a 50 MB answer, or a small gzip one
+    that unpacks to 50 MB, fails the delivery instead of filling the worker's
+    memory."""
+    answer = b"0" * 50_000_000
+    if encoding == "gzip":
+        answer = gzip.compress(answer)
+    server.respond = lambda request: Reply(
+        200, answer, headers={"Content-Encoding": encoding}
+    )
+    channel = WebhookChannel(local, lambda contact_id: new_secret(), lambda: NOW)
+
+    with pytest.raises(DeliveryError, match="more than"):
+        channel.send(page(f"{server.url}/hook"))
 
 
 # Twilio -------------------------------------------------------------------------

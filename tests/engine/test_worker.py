@@ -170,3 +170,29 @@ def test_a_wake_up_before_the_commit_is_not_lost(ctx: Context) -> None:
 
     assert delivered.is_set()
     assert channel.sent == ["late-commit"]
+
+
+def test_a_message_whose_lease_ran_out_mid_batch_is_left_to_its_new_claimer(
+    ctx: Context, clock: ManualClock
+) -> None:
+    """A batch that outlasts its lease (slow providers): another worker claims
+    what is left of it, and the first one must not send those pages as well."""
+    queue_pages(ctx, incidents=1)
+    other = Worker(ctx, {"email": CountingChannel()})
+    taken: list[int] = []
+
+    @dataclass
+    class SlowChannel(CountingChannel):
+        def send(self, message: Outbound) -> None:
+            super().send(message)
+            if len(self.sent) == 1:
+                # The first page took longer than the lease; meanwhile the
+                # other worker claimed the rest of the batch.
+                clock.advance(seconds=LEASE.total_seconds() + 1)
+                taken.extend(other._claim_messages())
+
+    slow = SlowChannel()
+    Worker(ctx, {"email": slow})._run_outbox()
+
+    assert len(taken) == 3
+    assert len(slow.sent) == 1

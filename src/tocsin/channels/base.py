@@ -7,7 +7,16 @@ from typing import Any, Protocol
 
 
 class DeliveryError(Exception):
-    """A send failed; the worker will retry with backoff."""
+    """A send failed; the worker will retry with backoff.
+
+    `timed_out` says the provider did not answer in time, rather than refusing
+    this one message: the worker then holds the provider's other messages back
+    for a few seconds instead of waiting out the same timeout once for each.
+    """
+
+    def __init__(self, message: str, *, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
 
 
 @dataclass(frozen=True)

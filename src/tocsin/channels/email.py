@@ -21,6 +21,18 @@ def one_line(text: str) -> str:
     return _LINE_BREAKS.sub(" ", text).strip()
 
 
+def _timed_out(error: BaseException | None) -> bool:
+    """Whether the server went silent: smtplib reports a read that timed out as
+    a disconnection, with the timeout as its context."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, TimeoutError):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
 class EmailChannel:
     kind = "email"
 
@@ -79,7 +91,10 @@ class EmailChannel:
                         smtp.starttls(context=ssl.create_default_context())
                     self._deliver(smtp, mail)
         except (OSError, smtplib.SMTPException) as error:
-            raise DeliveryError(f"SMTP {settings.smtp_host}: {error}") from error
+            raise DeliveryError(
+                f"SMTP {settings.smtp_host}: {error}",
+                timed_out=_timed_out(error),
+            ) from error
 
     def _deliver(self, smtp: smtplib.SMTP, mail: EmailMessage) -> None:
         if self.settings.smtp_username:

@@ -17,6 +17,10 @@ from tocsin.outbound import OutboundRefused, guarded_client
 # Enough of an error reply to explain it on the timeline, not a whole page.
 _SHOWN = 300
 
+# The most of an answer read, unpacked. Providers answer with a little JSON; a
+# webhook receiver is whoever typed the URL, and could answer without end.
+LARGEST_ANSWER = 1_000_000
+
 
 class HttpSender:
     """One guarded client per channel, reused between messages."""
@@ -29,9 +33,13 @@ class HttpSender:
         """POST and return a 2xx response; anything else raises DeliveryError
         with the provider's own words, so the timeline says what went wrong."""
         try:
-            response = self.client.post(url, **kwargs)
+            response = self._post(url, **kwargs)
         except OutboundRefused as refused:
             raise DeliveryError(f"{self.provider}: {refused.detail}") from refused
+        except httpx.TimeoutException as error:
+            raise DeliveryError(
+                f"{self.provider}: {type(error).__name__}: {error}", timed_out=True
+            ) from error
         except httpx.HTTPError as error:
             raise DeliveryError(
                 f"{self.provider}: {type(error).__name__}: {error}"
@@ -43,6 +51,30 @@ class HttpSender:
                 f"{self.provider} answered {response.status_code}: {text}"
             )
         return response
+
+    def _post(self, url: str, **kwargs: Any) -> httpx.Response:
+        """POST and read at most LARGEST_ANSWER bytes of the answer."""
+        with self.client.stream("POST", url, **kwargs) as streamed:
+            body = bytearray()
+            for chunk in streamed.iter_bytes():
+                body += chunk
+                if len(body) > LARGEST_ANSWER:
+                    raise DeliveryError(
+                        f"{self.provider} answered more than "
+                        f"{LARGEST_ANSWER:,} bytes; the rest was not read"
+                    )
+        # Decoded already: the copy must not claim to be gzip any more.
+        headers = {
+            name: value
+            for name, value in streamed.headers.items()
+            if name not in ("content-encoding", "content-length")
+        }
+        return httpx.Response(
+            streamed.status_code,
+            headers=headers,
+            content=bytes(body),
+            request=streamed.request,
+        )
 
     def close(self) -> None:
         self.client.close()

@@ -15,6 +15,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
@@ -55,6 +56,15 @@ class Worker:
         if channels is None:
             channels = registry.load(ctx)
         self.channels: Mapping[str, Channel] = channels
+        # Providers that timed out, and until when their messages wait: a
+        # provider that hangs then costs one timeout every few seconds, not one
+        # per message, and the messages of every other provider go out
+        # meanwhile. (One that refuses at once costs nothing and is not held.)
+        self._silent: dict[tuple[str, str], datetime] = {}
+        # The lease this worker set on each message it claimed and has not yet
+        # sent: a batch of slow sends can outlast it, and then the message is
+        # another worker's to send.
+        self._leases: dict[int, datetime] = {}
 
     def run_once(self) -> int:
         """Do all work due now. Returns how many timers and messages it handled."""
@@ -130,9 +140,15 @@ class Worker:
         return len(claimed)
 
     def _deliver(self, message_id: int) -> None:
+        lease = self._leases.pop(message_id, None)
         with self.ctx.db.read() as session:
             message = session.get(OutboxMessage, message_id)
             if message is None or message.status != "pending":
+                return
+            if not _still_ours(message.lease_until, lease, self.ctx.clock.now()):
+                log.info(
+                    "lease ran out before sending", extra={"message_id": message_id}
+                )
                 return
             if message.payload.get("kind") == "page" and message.incident_id:
                 status = session.scalar(
@@ -159,6 +175,12 @@ class Worker:
                 payload=dict(message.payload),
             )
             channel = self.channels.get(message.channel)
+            provider = _provider(message.channel, outbound)
+
+        held_until = self._silent.get(provider)
+        if held_until is not None and held_until > self.ctx.clock.now():
+            self._hold(message_id, held_until)
+            return
 
         started = time.monotonic()
         error = ""
@@ -168,6 +190,8 @@ class Worker:
             channel.send(outbound)
         except DeliveryError as failure:
             error = str(failure)
+            if failure.timed_out:
+                self._silent[provider] = self.ctx.clock.now() + backoff(1)
         except Exception as failure:
             # A bug in a channel is still a failed attempt, never a lost message.
             log.exception("channel crashed", extra={"message_id": message_id})
@@ -175,6 +199,16 @@ class Worker:
         elapsed_ms = int((time.monotonic() - started) * 1000)
 
         self._record(message_id, error, elapsed_ms)
+
+    def _hold(self, message_id: int, until: datetime) -> None:
+        """Put a claimed message back, untried, until `until`: its provider
+        did not answer a moment ago. No attempt is counted."""
+        with self.ctx.db.write() as session:
+            message = session.get(OutboxMessage, message_id)
+            if message is None or message.status != "pending":
+                return
+            message.lease_until = None
+            message.next_attempt_at = until
 
     def _cancel(self, message_id: int, why: str) -> None:
         with self.ctx.db.write() as session:
@@ -308,7 +342,32 @@ class Worker:
             ).all()
             for message in messages:
                 message.lease_until = now + LEASE
+                self._leases[message.id] = message.lease_until
             return [message.id for message in messages]
+
+
+def _provider(channel: str, message: Outbound) -> tuple[str, str]:
+    """Whom a message is sent through: its channel's provider, or for an address
+    that is a URL (a webhook, Teams, a Slack webhook) the host it names, so one
+    person's dead endpoint holds back no one else's."""
+    address = str(message.payload.get("address") or message.recipient)
+    if not address.startswith(("http://", "https://")):
+        return channel, ""
+    try:
+        return channel, urlsplit(address).hostname or ""
+    except ValueError:
+        return channel, address
+
+
+def _still_ours(
+    lease_until: datetime | None, ours: datetime | None, now: datetime
+) -> bool:
+    """Whether the lease this worker set still holds: not run out, and not
+    replaced by a later claim (the stored value may have lost precision, so a
+    later claim is one that ends after ours)."""
+    if lease_until is None or ours is None:
+        return False
+    return now < lease_until <= ours
 
 
 def _lease_free(
