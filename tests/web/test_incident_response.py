@@ -31,11 +31,14 @@ from tests.web.conftest import (
 from tocsin.clock import ManualClock
 from tocsin.domain.access import SYSTEM
 from tocsin.services import (
+    declaration,
+    incident_triage,
     incidents,
     responders,
     roles,
     runbooks,
     tasks,
+    triage,
     updates,
 )
 from tocsin.services.context import Context
@@ -269,6 +272,44 @@ def test_two_responders_pressing_escalate_at_once_page_one_step(
     assert again.status_code == 200
     kinds = [e.kind for e in incidents.get(ctx, SYSTEM, number).timeline]
     assert kinds.count("escalated_manually") == 2
+
+
+def test_the_triage_panel_shows_type_impact_and_why_declared(
+    ctx: Context, client: TestClient, world: World, scene: Scene
+) -> None:
+    """What triage recorded is on the page, not only in the timeline; people's
+    text is escaped."""
+    triage.create_type(ctx, SYSTEM, key="outage", name="Outage")
+    search = incidents.get(ctx, SYSTEM, scene.number)
+    declaration.declare_incident(
+        ctx, SYSTEM, scene.number, reason=f"Support calls {SCRIPT}"
+    )
+    incident_triage.update_impact(
+        ctx,
+        SYSTEM,
+        scene.number,
+        {
+            "incident_type": "outage",
+            "customers_affected": 4000,
+            "customers_affected_estimated": True,
+            "impact_financial": True,
+            "impact_legal": True,
+            "business_impact": f"Orders lost {SCRIPT}",
+            "affected_service_ids": [search.service.id],
+        },
+    )
+    log_in(client, world.ann.email)
+
+    page = client.get(f"/incidents/{scene.number}").text
+    facts = page[page.index('id="triage-facts"') :].split("</dl>")[0]
+
+    assert "Outage" in facts
+    assert f"Support calls {ESCAPED}" in facts
+    assert "about 4000" in facts
+    assert "financial, legal or regulatory" in facts
+    assert f"Orders lost {ESCAPED}" in facts
+    assert "search" in facts
+    assert SCRIPT not in page
 
 
 def test_severity_changes_with_a_reason_on_the_timeline(
