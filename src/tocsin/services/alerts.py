@@ -307,6 +307,8 @@ def _raise_severity(
     severity = SEVERITY_TO_INCIDENT.get(event.severity, "sev3")
     # By the configured ranks (1 worst), not the keys' text: an added level
     # such as "zero" or "low" sorts anywhere among "sev1".."sev4".
+    if severity == current:
+        return
     ranks = severity_ranks(session)
     if current not in ranks or ranks[severity] >= ranks[current]:
         return
