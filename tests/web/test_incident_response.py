@@ -105,6 +105,7 @@ def _actions(scene: Scene, ctx: Context) -> dict[str, tuple[str, dict[str, str]]
             "priority",
             {"impact": "high", "urgency": "high", "reason": "revenue"},
         ),
+        "impact": ("impact", {"customers": "120", "financial": "1"}),
         "role": ("roles/commander", {"user_id": str(scene.bob)}),
         "responders": ("responders", {"responder": f"user:{scene.bob}"}),
         "task": ("tasks", {"title": "Rebuild the index"}),
@@ -310,6 +311,79 @@ def test_the_triage_panel_shows_type_impact_and_why_declared(
     assert f"Orders lost {ESCAPED}" in facts
     assert "search" in facts
     assert SCRIPT not in page
+
+
+def test_impact_is_recorded_from_the_page(
+    ctx: Context, client: TestClient, world: World, scene: Scene
+) -> None:
+    """The form sends the whole impact; what changed is on the timeline."""
+    triage.create_type(ctx, SYSTEM, key="outage", name="Outage")
+    search = incidents.get(ctx, SYSTEM, scene.number).service.id
+    csrf = log_in(client, world.ann.email)
+
+    response = client.post(
+        f"/incidents/{scene.number}/impact",
+        data={
+            "csrf_token": csrf,
+            "incident_type": "outage",
+            "customers": "4000",
+            "estimated": "1",
+            "reputational": "1",
+            "business_impact": f"Orders lost {SCRIPT}",
+            "affected": [str(search)],
+        },
+        headers=HTMX,
+    )
+
+    assert response.status_code == 200
+    assert "about 4000" in response.text
+    assert f"Orders lost {ESCAPED}" in response.text
+    incident = incidents.get(ctx, SYSTEM, scene.number)
+    assert incident.incident_type is not None
+    assert incident.incident_type.key == "outage"
+    assert incident.customers_affected == 4000
+    assert incident.customers_affected_estimated is True
+    assert (incident.impact_financial, incident.impact_reputational) == (False, True)
+    assert [s.name for s in incident.affected_services] == ["search"]
+    assert incident.timeline[-1].kind == "impact_updated"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("customers", "12x", "customers affected is a whole number"),
+        ("customers", "²", "customers affected is a whole number"),
+        ("customers", "9" * 30, "customers_affected is 0 to"),
+        ("incident_type", "nope", "nope"),
+        ("affected", "billing", "no service with id"),
+    ],
+)
+def test_bad_impact_keeps_what_was_typed_and_changes_nothing(
+    ctx: Context,
+    client: TestClient,
+    world: World,
+    scene: Scene,
+    field: str,
+    value: str,
+    message: str,
+) -> None:
+    """Another team's service is as unknown as a made-up one."""
+    billing = incidents.get(ctx, SYSTEM, scene.other_team).service.id
+    data = {"business_impact": "kept", field: value}
+    if field == "affected":
+        data["affected"] = str(billing)
+    csrf = log_in(client, world.ann.email)
+
+    response = client.post(
+        f"/incidents/{scene.number}/impact", data={"csrf_token": csrf, **data}
+    )
+
+    assert response.status_code == 400
+    assert message in response.text
+    assert ">kept</textarea>" in response.text
+    incident = incidents.get(ctx, SYSTEM, scene.number)
+    assert incident.business_impact == ""
+    assert incident.customers_affected is None
 
 
 def test_severity_changes_with_a_reason_on_the_timeline(
