@@ -98,6 +98,14 @@ def test_declare_then_change_severity_priority_impact_and_stage(
     assert entry.actor_label == "cli"
     assert entry.data["reason"] == "Everyone is affected"
 
+    shown = tocsin("incident", "show", "1", "--as", "ann@example.com").stdout
+    facts = shown.split("Timeline")[0]
+    assert "p3 (impact high, urgency low)" in facts
+    assert "identified" in facts
+    assert "Support calls" in facts
+    assert "about 4000" in facts
+    assert "financial" in facts
+
 
 def test_bad_declarations_are_one_error_line(
     tocsin: Run, ctx: Context, setup: None

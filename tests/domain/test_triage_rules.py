@@ -29,6 +29,15 @@ def test_the_default_matrix_is_valid() -> None:
     )
 
 
+@pytest.mark.parametrize("key", ["outage\n", "Sev1", "1st", "", "a" * 11, "sev 1"])
+def test_a_key_is_refused_unless_it_is_all_key_characters(key: str) -> None:
+    """Keys name levels and types in URLs and commands: a trailing newline
+    is as wrong as any other stray character."""
+    with pytest.raises(InvalidInput):
+        rules.check_key(key, "incident type")
+    assert rules.check_key("sev-1_b", "severity") == "sev-1_b"
+
+
 @given(
     st.sampled_from(list(_IMPACT)),
     st.sampled_from(list(_URGENCY)),

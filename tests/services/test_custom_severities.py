@@ -18,6 +18,7 @@ from tocsin.services import (
     alerts,
     incident_triage,
     incident_views,
+    incidents,
     insights,
     triage,
     users,
@@ -125,3 +126,35 @@ def test_insights_break_down_by_the_configured_levels(
     assert everything.severities[:2] == ["zero", "sev1"]
     assert sum(week.by_severity["zero"] for week in everything.weeks) == 1
     assert only_zero.incidents == 1
+
+
+def test_an_alert_joining_never_lowers_an_added_level_nor_skips_raising_it(
+    ctx: Context,
+) -> None:
+    """A critical alert joining a group is SEV1: it leaves an incident at
+    `zero` (worse) alone and raises one at `low` (milder than SEV4), though
+    both keys sort after or before 'sev1' as text."""
+    levels = {scale: list(DEFAULT_SCALES[scale]) for scale in Scale}
+    levels[Scale.SEVERITY] = [
+        Level("zero", "SEV0", 1, "Everything is down"),
+        *(
+            Level(level.key, level.name, level.rank + 1, level.description)
+            for level in DEFAULT_SCALES[Scale.SEVERITY]
+        ),
+        Level("low", "Low", 6, "Cosmetic"),
+    ]
+    triage.replace_scales(ctx, SYSTEM, levels, DEFAULT_MATRIX)
+    make_service(ctx, "checkout", team="Ops")
+    integration, _ = make_integration(ctx, "checkout")
+
+    numbers: dict[str, int] = {}
+    for level in ("zero", "low"):
+        first = trigger(f"{level}-a", severity="info", group_key=level)
+        [outcome] = alerts.ingest(ctx, integration, [first])
+        numbers[level] = outcome.incident_number or 0
+        incident_triage.set_severity(ctx, SYSTEM, numbers[level], level, "as tested")
+        worse = trigger(f"{level}-b", severity="critical", group_key=level)
+        alerts.ingest(ctx, integration, [worse])
+
+    assert incidents.get(ctx, SYSTEM, numbers["zero"]).severity == "zero"
+    assert incidents.get(ctx, SYSTEM, numbers["low"]).severity == "sev1"

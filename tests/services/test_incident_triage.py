@@ -173,6 +173,25 @@ def test_impact_fields_are_updated_and_summarised_on_the_timeline(
     assert "customers affected 1200" in entry.message
 
 
+def test_another_teams_service_is_unknown_as_an_affected_service(
+    ctx: Context, ann: Actor, opened: int
+) -> None:
+    """Naming it would tell its name back (in the answer and the timeline), so
+    it is refused as if it did not exist; an admin may name any."""
+    ledger = make_service(ctx, "ledger", team="Payments")
+
+    with pytest.raises(InvalidInput, match=f"no service with id {ledger}"):
+        incident_triage.update_impact(
+            ctx, ann, opened, {"affected_service_ids": [ledger]}
+        )
+    assert incidents.get(ctx, ann, opened).affected_services == []
+
+    changed = incident_triage.update_impact(
+        ctx, SYSTEM, opened, {"affected_service_ids": [ledger]}
+    )
+    assert [s.name for s in changed.affected_services] == ["ledger"]
+
+
 def test_bad_impact_input_changes_nothing(
     ctx: Context, ann: Actor, opened: int
 ) -> None:

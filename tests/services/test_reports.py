@@ -3,6 +3,7 @@ reason; bad input stores nothing."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -250,6 +251,42 @@ def test_customer_reports_are_rate_limited_per_client(
         keys = set(session.scalars(select(Report.client_key)))
     assert "203.0.113.7" not in keys
     assert len(keys) == 2
+
+
+def test_reports_sent_at_once_cannot_pass_the_rate_limit(
+    ctx: Context, clock: ManualClock
+) -> None:
+    """Many reports from one address released together: the limit holds, as
+    each one counts the others' before it is stored."""
+    token = reports.form_token(ctx)
+    clock.advance(seconds=10)
+    senders = 12
+    barrier = threading.Barrier(senders)
+    outcomes: list[str] = []
+
+    def send() -> None:
+        barrier.wait()
+        try:
+            reports.report_as_customer(
+                ctx,
+                client_address="203.0.113.7",
+                form_token=token,
+                title="Site down",
+                description="Cannot log in",
+            )
+            outcomes.append("taken")
+        except RateLimited:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=send) for _ in range(senders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    limit = ctx.settings.report_rate_limit
+    assert sorted(outcomes) == ["refused"] * (senders - limit) + ["taken"] * limit
+    assert _count(ctx, Report) == limit
 
 
 def test_form_tokens_must_be_signed_and_neither_too_fresh_nor_stale(

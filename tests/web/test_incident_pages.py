@@ -4,6 +4,7 @@ from the incident page, and the live updates stream."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,6 +12,7 @@ from sqlalchemy import update
 
 from tests.builders import make_schedule, team_id, user_by_email
 from tests.web.conftest import World, log_in, open_incident
+from tocsin.clock import ManualClock
 from tocsin.domain.access import SYSTEM
 from tocsin.services import changes, incidents, tasks
 from tocsin.services.context import Context
@@ -96,6 +98,46 @@ def test_home_shows_on_call_tasks_and_recent_changes_of_my_teams(
     assert "Check the &lt;disk&gt;" in page
     assert "v42 out" in page
     assert "v7 out" not in page
+
+
+# Incident page -------------------------------------------------------------------
+
+
+def test_the_incident_page_lists_recent_changes_to_roll_back(
+    ctx: Context, client: TestClient, world: World, clock: ManualClock
+) -> None:
+    """The changes to the incident's service shortly before it began, with
+    their links, escaped; later changes and other services' are left out."""
+    changes.record(
+        ctx,
+        SYSTEM,
+        service="checkout",
+        kind="deploy",
+        summary="Deploy <b>v42</b>",
+        version="42",
+        link="https://ci.example.com/builds/42",
+        at=clock.now() - timedelta(minutes=10),
+    )
+    changes.record(
+        ctx,
+        SYSTEM,
+        service="billing",
+        kind="deploy",
+        summary="v7 out",
+        at=clock.now() - timedelta(minutes=5),
+    )
+    number = open_incident(ctx, world.checkout)
+    clock.advance(minutes=1)
+    changes.record(ctx, SYSTEM, service="checkout", kind="config", summary="later")
+    log_in(client, world.ann.email)
+
+    page = client.get(f"/incidents/{number}").text
+
+    section = page[page.index('id="changes-heading"') :]
+    assert "Deploy &lt;b&gt;v42&lt;/b&gt;" in section
+    assert 'href="https://ci.example.com/builds/42"' in section
+    assert "v7 out" not in page
+    assert "later" not in section.split("</section>")[0]
 
 
 # List -------------------------------------------------------------------------

@@ -31,11 +31,14 @@ from tests.web.conftest import (
 from tocsin.clock import ManualClock
 from tocsin.domain.access import SYSTEM
 from tocsin.services import (
+    declaration,
+    incident_triage,
     incidents,
     responders,
     roles,
     runbooks,
     tasks,
+    triage,
     updates,
 )
 from tocsin.services.context import Context
@@ -102,6 +105,7 @@ def _actions(scene: Scene, ctx: Context) -> dict[str, tuple[str, dict[str, str]]
             "priority",
             {"impact": "high", "urgency": "high", "reason": "revenue"},
         ),
+        "impact": ("impact", {"customers": "120", "financial": "1"}),
         "role": ("roles/commander", {"user_id": str(scene.bob)}),
         "responders": ("responders", {"responder": f"user:{scene.bob}"}),
         "task": ("tasks", {"title": "Rebuild the index"}),
@@ -269,6 +273,117 @@ def test_two_responders_pressing_escalate_at_once_page_one_step(
     assert again.status_code == 200
     kinds = [e.kind for e in incidents.get(ctx, SYSTEM, number).timeline]
     assert kinds.count("escalated_manually") == 2
+
+
+def test_the_triage_panel_shows_type_impact_and_why_declared(
+    ctx: Context, client: TestClient, world: World, scene: Scene
+) -> None:
+    """What triage recorded is on the page, not only in the timeline; people's
+    text is escaped."""
+    triage.create_type(ctx, SYSTEM, key="outage", name="Outage")
+    search = incidents.get(ctx, SYSTEM, scene.number)
+    declaration.declare_incident(
+        ctx, SYSTEM, scene.number, reason=f"Support calls {SCRIPT}"
+    )
+    incident_triage.update_impact(
+        ctx,
+        SYSTEM,
+        scene.number,
+        {
+            "incident_type": "outage",
+            "customers_affected": 4000,
+            "customers_affected_estimated": True,
+            "impact_financial": True,
+            "impact_legal": True,
+            "business_impact": f"Orders lost {SCRIPT}",
+            "affected_service_ids": [search.service.id],
+        },
+    )
+    log_in(client, world.ann.email)
+
+    page = client.get(f"/incidents/{scene.number}").text
+    facts = page[page.index('id="triage-facts"') :].split("</dl>")[0]
+
+    assert "Outage" in facts
+    assert f"Support calls {ESCAPED}" in facts
+    assert "about 4000" in facts
+    assert "financial, legal or regulatory" in facts
+    assert f"Orders lost {ESCAPED}" in facts
+    assert "search" in facts
+    assert SCRIPT not in page
+
+
+def test_impact_is_recorded_from_the_page(
+    ctx: Context, client: TestClient, world: World, scene: Scene
+) -> None:
+    """The form sends the whole impact; what changed is on the timeline."""
+    triage.create_type(ctx, SYSTEM, key="outage", name="Outage")
+    search = incidents.get(ctx, SYSTEM, scene.number).service.id
+    csrf = log_in(client, world.ann.email)
+
+    response = client.post(
+        f"/incidents/{scene.number}/impact",
+        data={
+            "csrf_token": csrf,
+            "incident_type": "outage",
+            "customers": "4000",
+            "estimated": "1",
+            "reputational": "1",
+            "business_impact": f"Orders lost {SCRIPT}",
+            "affected": [str(search)],
+        },
+        headers=HTMX,
+    )
+
+    assert response.status_code == 200
+    assert "about 4000" in response.text
+    assert f"Orders lost {ESCAPED}" in response.text
+    incident = incidents.get(ctx, SYSTEM, scene.number)
+    assert incident.incident_type is not None
+    assert incident.incident_type.key == "outage"
+    assert incident.customers_affected == 4000
+    assert incident.customers_affected_estimated is True
+    assert (incident.impact_financial, incident.impact_reputational) == (False, True)
+    assert [s.name for s in incident.affected_services] == ["search"]
+    assert incident.timeline[-1].kind == "impact_updated"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("customers", "12x", "customers affected is a whole number"),
+        ("customers", "²", "customers affected is a whole number"),
+        ("customers", "9" * 30, "customers_affected is 0 to"),
+        ("incident_type", "nope", "nope"),
+        ("affected", "billing", "no service with id"),
+    ],
+)
+def test_bad_impact_keeps_what_was_typed_and_changes_nothing(
+    ctx: Context,
+    client: TestClient,
+    world: World,
+    scene: Scene,
+    field: str,
+    value: str,
+    message: str,
+) -> None:
+    """Another team's service is as unknown as a made-up one."""
+    billing = incidents.get(ctx, SYSTEM, scene.other_team).service.id
+    data = {"business_impact": "kept", field: value}
+    if field == "affected":
+        data["affected"] = str(billing)
+    csrf = log_in(client, world.ann.email)
+
+    response = client.post(
+        f"/incidents/{scene.number}/impact", data={"csrf_token": csrf, **data}
+    )
+
+    assert response.status_code == 400
+    assert message in response.text
+    assert ">kept</textarea>" in response.text
+    incident = incidents.get(ctx, SYSTEM, scene.number)
+    assert incident.business_impact == ""
+    assert incident.customers_affected is None
 
 
 def test_severity_changes_with_a_reason_on_the_timeline(

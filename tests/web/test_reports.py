@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -127,9 +128,11 @@ def test_the_public_form_is_rate_limited(
     assert _reports(ctx) == 5
 
 
-def test_a_made_up_reference_is_not_shown(client: TestClient) -> None:
-    """The confirmation page shows only references shaped like R-123."""
-    response = client.get("/report/thanks?reference=<b>hi</b>")
+@pytest.mark.parametrize("reference", ["<b>hi</b>", "R-1%0A", "R-%C2%B2"])
+def test_a_made_up_reference_is_not_shown(client: TestClient, reference: str) -> None:
+    """The confirmation page shows only references shaped like R-123, with
+    nothing after them."""
+    response = client.get(f"/report/thanks?reference={reference}")
 
     assert response.status_code == 404
 

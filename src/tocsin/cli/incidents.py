@@ -132,6 +132,39 @@ def incident_resolve(
     )
 
 
+def _add_triage_facts(facts: Table, incident: IncidentDetail) -> None:
+    """What triage recorded, each row only once it is set."""
+    if incident.priority:
+        pair = f"(impact {incident.impact}, urgency {incident.urgency})"
+        facts.add_row("priority", plain(f"{incident.priority} {pair}"))
+    if incident.incident_type:
+        facts.add_row("type", plain(incident.incident_type.name))
+    if incident.stage:
+        facts.add_row("stage", plain(incident.stage))
+    if incident.declared:
+        who = f"({incident.declared_by_label})"
+        facts.add_row("declared", plain(f"{incident.declared_reason} {who}"))
+    if incident.affected_services:
+        names = ", ".join(service.name for service in incident.affected_services)
+        facts.add_row("affected", plain(names))
+    if incident.customers_affected is not None:
+        about = "about " if incident.customers_affected_estimated else ""
+        facts.add_row("customers", f"{about}{incident.customers_affected}")
+    kinds = [
+        kind
+        for kind, marked in (
+            ("financial", incident.impact_financial),
+            ("reputational", incident.impact_reputational),
+            ("legal or regulatory", incident.impact_legal),
+        )
+        if marked
+    ]
+    parts = [", ".join(kinds), incident.business_impact]
+    if any(parts):
+        text = ": ".join(part for part in parts if part)
+        facts.add_row("business impact", plain(text))
+
+
 def _print_detail(incident: IncidentDetail) -> None:
     heading = Text(f"#{incident.number} ", style="bold")
     heading.append(printable(incident.title))
@@ -151,6 +184,7 @@ def _print_detail(incident: IncidentDetail) -> None:
         facts.add_row("resolved", _done(incident.resolved_at, incident.resolved_by))
     if incident.description:
         facts.add_row("description", plain(incident.description))
+    _add_triage_facts(facts, incident)
     console.print(facts)
 
     if incident.alerts:

@@ -23,7 +23,7 @@ MAX_DESCRIPTION = 1000
 MAX_EXAMPLES = 2000
 MAX_LEVELS = 20
 MAX_REASON = 2000
-_KEY = re.compile(r"^[a-z][a-z0-9_-]*$")
+_KEY = re.compile(r"[a-z][a-z0-9_-]*")
 
 
 class Scale(StrEnum):
@@ -148,7 +148,7 @@ ALERT_SEVERITIES = ("critical", "error", "warning", "info")
 def check_key(value: str, what: str) -> str:
     """`value` if it can name a level or type: lower-case letters, digits, `-`
     and `_`, starting with a letter, at most MAX_KEY characters."""
-    if not value or len(value) > MAX_KEY or not _KEY.match(value):
+    if not value or len(value) > MAX_KEY or not _KEY.fullmatch(value):
         raise InvalidInput(
             f"{what} {value!r} is not a valid key: use up to {MAX_KEY} lower-case "
             "letters, digits, '-' or '_', starting with a letter"

@@ -28,6 +28,7 @@ from tocsin.services import declaration_triggers, incidents
 from tocsin.services.context import Context
 from tocsin.services.integrations import IntegrationRef
 from tocsin.services.records import add_timeline
+from tocsin.services.triage import severity_ranks
 from tocsin.store.db import table_of
 from tocsin.store.models import Alert, Incident, Service
 
@@ -304,8 +305,12 @@ def _raise_severity(
     """A worse alert joining a group makes its incident worse; a milder one
     never lowers it (people may have set it on purpose)."""
     severity = SEVERITY_TO_INCIDENT.get(event.severity, "sev3")
-    # "sev1" < "sev2" < ...: the lower the number, the worse.
-    if severity >= current:
+    # By the configured ranks (1 worst), not the keys' text: an added level
+    # such as "zero" or "low" sorts anywhere among "sev1".."sev4".
+    if severity == current:
+        return
+    ranks = severity_ranks(session)
+    if current not in ranks or ranks[severity] >= ranks[current]:
         return
 
     session.execute(

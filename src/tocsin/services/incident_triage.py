@@ -209,7 +209,7 @@ def update_impact(
 
     with ctx.db.write() as session:
         incident = locked(session, actor, number)
-        changed = _apply_impact(session, incident, changes)
+        changed = _apply_impact(session, actor, incident, changes)
         if not changed:
             return _read(session, incident)
 
@@ -238,13 +238,13 @@ def update_impact(
 
 
 def _apply_impact(
-    session: Session, incident: Incident, changes: Mapping[str, Any]
+    session: Session, actor: Actor, incident: Incident, changes: Mapping[str, Any]
 ) -> dict[str, str]:
     """Check every change first, then apply them; returns what changed, as
     field -> words for the timeline."""
     said: dict[str, str] = {}
     if "affected_service_ids" in changes:
-        wanted = _affected(session, changes["affected_service_ids"])
+        wanted = _affected(session, actor, changes["affected_service_ids"])
         current = set(
             session.scalars(
                 select(IncidentService.service_id).where(
@@ -325,8 +325,9 @@ def _apply_impact(
     return said
 
 
-def _affected(session: Session, value: Any) -> dict[int, str]:
-    """Service id -> name for a list of ids; InvalidInput for unknown ones."""
+def _affected(session: Session, actor: Actor, value: Any) -> dict[int, str]:
+    """Service id -> name for a list of ids; InvalidInput for unknown ones and
+    for other teams' (their names would be told back), as everywhere else."""
     if not isinstance(value, list | tuple) or not all(
         isinstance(item, int) and not isinstance(item, bool) for item in value
     ):
@@ -338,9 +339,9 @@ def _affected(session: Session, value: Any) -> dict[int, str]:
         raise InvalidInput("a service id is a positive 32-bit number")
 
     rows = session.execute(
-        select(Service.id, Service.name).where(Service.id.in_(ids))
+        select(Service.id, Service.name, Service.team_id).where(Service.id.in_(ids))
     ).all()
-    names = {row.id: row.name for row in rows}
+    names = {row.id: row.name for row in rows if can_see_team(actor, row.team_id)}
     missing = [str(item) for item in ids if item not in names]
     if missing:
         raise InvalidInput(f"no service with id {', '.join(missing)}")

@@ -12,11 +12,14 @@ for the API: a viewer is refused (403), another team's incident is not found.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import escape
 
 from tocsin.api.deps import CtxDep
+from tocsin.digits import plain_digits
 from tocsin.domain import triage as triage_rules
 from tocsin.errors import InvalidInput
 from tocsin.services import (
@@ -136,6 +139,67 @@ def change_priority(
             ctx, user.actor, number, impact.strip(), urgency.strip(), reason
         ),
     )
+
+
+@router.post("/incidents/{number:int}/impact")
+def change_impact(
+    request: Request,
+    ctx: CtxDep,
+    user: FormUserDep,
+    number: int,
+    incident_type: Short = "",
+    customers: Short = "",
+    estimated: Short = "",
+    financial: Short = "",
+    reputational: Short = "",
+    legal: Short = "",
+    business_impact: Typed = "",
+    affected: Annotated[list[str], Form(max_length=100)] = [],  # noqa: B006 - copied
+) -> Response:
+    """Record the impact. The form sends every field, so a box left unticked
+    clears its flag and an empty count clears the count."""
+    typed = {
+        "incident_type": incident_type,
+        "customers": customers,
+        "estimated": estimated,
+        "financial": financial,
+        "reputational": reputational,
+        "legal": legal,
+        "business_impact": business_impact,
+        "affected": ",".join(affected),
+    }
+    return attempt(
+        request,
+        ctx,
+        user,
+        number,
+        "triage",
+        typed,
+        lambda: incident_triage.update_impact(
+            ctx, user.actor, number, _impact_fields(typed, affected)
+        ),
+    )
+
+
+def _impact_fields(typed: dict[str, str], affected: list[str]) -> dict[str, Any]:
+    """The impact form as update_impact's fields; InvalidInput for a count or
+    a service id that is not a number."""
+    count = typed["customers"].strip()
+    if count and not plain_digits(count):
+        raise InvalidInput("customers affected is a whole number")
+    ids = [value.strip() for value in affected if value.strip()]
+    if not all(plain_digits(value) and len(value) <= 10 for value in ids):
+        raise InvalidInput("choose the affected services from the list")
+    return {
+        "incident_type": typed["incident_type"].strip() or None,
+        "customers_affected": int(count) if count else None,
+        "customers_affected_estimated": bool(typed["estimated"]),
+        "impact_financial": bool(typed["financial"]),
+        "impact_reputational": bool(typed["reputational"]),
+        "impact_legal": bool(typed["legal"]),
+        "business_impact": typed["business_impact"],
+        "affected_service_ids": [int(value) for value in ids],
+    }
 
 
 @router.get("/incidents/{number:int}/priority-preview")

@@ -40,7 +40,7 @@ from tocsin.services.context import Context
 from tocsin.services.incident_views import Choice
 from tocsin.services.tasks import TaskStatus
 from tocsin.services.updates import Audience
-from tocsin.triage_schemas import LevelRead, TriageScalesRead
+from tocsin.triage_schemas import IncidentTypeRead, LevelRead, TriageScalesRead
 from tocsin.web.auth import WebUser
 
 PANELS = ("triage", "roles", "responders", "tasks", "checklists", "updates")
@@ -95,6 +95,9 @@ class ResponseView:
     people: list[Choice]
     teams: list[Choice]
     policies: list[Choice]
+    # What the impact form offers: active incident types and visible services.
+    incident_types: list[IncidentTypeRead] = field(default_factory=list)
+    services: list[Choice] = field(default_factory=list)
     # Where escalation stood when the panel was drawn (see escalate_now).
     escalation_seen: str = ""
     focus: Focus | None = None
@@ -138,6 +141,11 @@ def panels(
     policies: list[Choice] = []
     startable: list[RunbookRead] = []
     templates: list[TemplateRead] = []
+    incident_types: list[IncidentTypeRead] = []
+    services: list[Choice] = []
+    if can_act:
+        incident_types = triage.list_types(ctx, include_inactive=False)
+        services = incident_views.visible_services(ctx, actor)
     if can_act and still_open:
         people = incident_views.assignable_users(ctx, actor, number)
         teams = [Choice(t.id, t.name) for t in catalog.list_teams(ctx)]
@@ -167,6 +175,8 @@ def panels(
         people=people,
         teams=teams,
         policies=policies,
+        incident_types=incident_types,
+        services=services,
         escalation_seen=manual_escalation.position(ctx, actor, number),
         focus=focus,
     )

@@ -28,7 +28,7 @@ router = APIRouter()
 PAGE_SIZE = 50
 MAX_ID = 2**31 - 1
 HONEYPOT = "website"
-_REFERENCE = re.compile(r"^R-[0-9]{1,10}$")
+_REFERENCE = re.compile(r"R-[0-9]{1,10}")
 
 
 # --- public form -------------------------------------------------------------------
@@ -92,7 +92,7 @@ def public_submit(
 def public_thanks(
     request: Request, reference: Annotated[str, Query(max_length=20)] = ""
 ) -> Response:
-    if not _REFERENCE.match(reference):
+    if not _REFERENCE.fullmatch(reference):
         raise NotFound("no such report reference")
     return render(request, "reports/thanks.html", {"reference": reference})
 
