@@ -19,7 +19,13 @@ from tests.services.response.conftest import (
 from tocsin.clock import ManualClock
 from tocsin.engine.worker import Worker
 from tocsin.errors import Forbidden, InvalidInput, NotFound
-from tocsin.services import incidents, roles, update_subscriptions, updates
+from tocsin.services import (
+    incident_triage,
+    incidents,
+    roles,
+    update_subscriptions,
+    updates,
+)
 from tocsin.services.context import Context
 from tocsin.services.updates import TemplateInput, UpdateInput
 from tocsin.store.models import IncidentUpdate, Timer
@@ -261,6 +267,64 @@ def test_posting_an_update_restarts_the_cadence(
     clock.advance(minutes=6)
     run_worker(ctx)
     assert len(outbox(ctx, "update_overdue")) == 1
+
+
+def test_raising_the_severity_starts_a_cadence_it_had_none_of(
+    ctx: Context, crew: Crew, clock: ManualClock
+) -> None:
+    """A lead named while SEV4 (no cadence) is reminded once the incident is
+    raised to SEV1, 30 min after the raise."""
+    incident_triage.set_severity(ctx, crew.ann, crew.number, "sev4", "minor")
+    roles.assign(ctx, crew.ann, crew.number, "communications", crew.bob_user.id)
+    clock.advance(hours=2)
+    incident_triage.set_severity(ctx, crew.ann, crew.number, "sev1", "worse")
+
+    clock.advance(minutes=29)
+    run_worker(ctx)
+    assert outbox(ctx, "update_overdue") == []
+
+    clock.advance(minutes=1)
+    run_worker(ctx)
+    [reminder] = outbox(ctx, "update_overdue")
+    assert reminder.recipient == "bob@example.com"
+
+
+def test_a_shorter_cadence_after_a_severity_change_brings_the_reminder_forward(
+    ctx: Context, crew: Crew, clock: ManualClock
+) -> None:
+    """Raised from SEV3 (every 240 min) to SEV1 (every 30 min) 20 minutes after
+    the last update, the lead is reminded 30 min after that update, not 240."""
+    incident_triage.set_severity(ctx, crew.ann, crew.number, "sev3", "minor")
+    roles.assign(ctx, crew.ann, crew.number, "communications", crew.bob_user.id)
+    updates.post(
+        ctx,
+        crew.bob,
+        crew.number,
+        UpdateInput(audience="internal", subject="Looking", body="Looking into it"),
+    )
+    clock.advance(minutes=20)
+    incident_triage.set_severity(ctx, crew.ann, crew.number, "sev1", "worse")
+
+    clock.advance(minutes=9)
+    run_worker(ctx)
+    assert outbox(ctx, "update_overdue") == []
+
+    clock.advance(minutes=1)
+    run_worker(ctx)
+    assert len(outbox(ctx, "update_overdue")) == 1
+
+
+def test_lowering_to_a_severity_without_cadence_stops_the_reminders(
+    ctx: Context, crew: Crew, clock: ManualClock
+) -> None:
+    """SEV1 to SEV4, which has no cadence: nothing is owed any more."""
+    roles.assign(ctx, crew.ann, crew.number, "communications", crew.bob_user.id)
+    incident_triage.set_severity(ctx, crew.ann, crew.number, "sev4", "minor")
+
+    clock.advance(hours=10)
+    run_worker(ctx)
+
+    assert outbox(ctx, "update_overdue") == []
 
 
 def test_resolved_incidents_owe_no_updates(
