@@ -408,11 +408,59 @@ def test_a_template_for_the_incident_type_wins_over_the_general_one(
     )
 
 
+def test_the_public_incident_is_titled_by_the_update_not_the_alert(
+    ctx: Context, crew: Crew
+) -> None:
+    """The incident's own title comes from its alert ("Disk full on db-1") and
+    is internal: the public incident takes the subject written for the update."""
+    from tocsin.services import status_page, status_reads
+
+    updates.post(
+        ctx,
+        crew.ann,
+        crew.number,
+        UpdateInput(
+            audience="customers",
+            subject="Checkout is slow",
+            body="We are looking into slow checkouts.",
+            status_page=True,
+        ),
+    )
+
+    [public] = status_page.list_incidents(ctx)
+    assert public.title == "Checkout is slow"
+    summary = status_reads.summary(ctx).model_dump_json()
+    assert "Disk full" not in summary
+
+
+def test_a_long_subject_is_cut_to_a_public_title_rather_than_refused(
+    ctx: Context, crew: Crew
+) -> None:
+    """A subject may run to 500 characters, a public title to 200: the update
+    still reaches the page, under the subject cut short."""
+    from tocsin.services import status_page
+
+    subject = "Checkout is slow " * 20
+    update = updates.post(
+        ctx,
+        crew.ann,
+        crew.number,
+        UpdateInput(
+            audience="customers", subject=subject, body="Looking", status_page=True
+        ),
+    )
+
+    assert update.status_page_published
+    [public] = status_page.list_incidents(ctx)
+    assert len(public.title) == 200
+    assert public.title.startswith("Checkout is slow Checkout")
+
+
 def test_a_later_update_keeps_the_public_title_a_manager_corrected(
     ctx: Context, crew: Crew
 ) -> None:
     """The first status-page update opens the public incident under the
-    incident's title; once a manager retitled it on the status page, later
+    update's subject; once a manager retitled it on the status page, later
     updates do not put the internal title back."""
     from tocsin.services import status_page
 
