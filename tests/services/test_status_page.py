@@ -108,6 +108,48 @@ def test_two_degraded_incidents_keep_a_component_degraded_until_both_resolve(
     assert state_of(ctx, "API") == "operational"
 
 
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_incidents_resolved_at_once_leave_the_component_operational(
+    ctx: Context, components: None, attempt: int
+) -> None:
+    """Each resolution, seen alone, leaves the other incident open; resolved at
+    the same moment, the component must not stay degraded for want of seeing
+    the other's commit."""
+    incidents = [
+        sp.create_incident(
+            ctx,
+            SYSTEM,
+            title=title,
+            impact="degraded",
+            components=["API"],
+            message="Slow",
+        )
+        for title in ("Slow search", "Slow login")
+    ]
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def resolve(status_incident_id: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            sp.add_update(
+                ctx, SYSTEM, status_incident_id, message="Fixed", stage="resolved"
+            )
+        except BaseException as error:  # reported by the assertion below
+            errors.append(error)
+
+    threads = [
+        threading.Thread(target=resolve, args=(incident.id,)) for incident in incidents
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    assert state_of(ctx, "API") == "operational"
+
+
 def test_manual_state_wins_until_set_back_to_auto(
     ctx: Context, components: None
 ) -> None:
