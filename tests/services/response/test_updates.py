@@ -17,6 +17,7 @@ from tests.services.response.conftest import (
     timeline,
 )
 from tocsin.clock import ManualClock
+from tocsin.domain.access import SYSTEM
 from tocsin.engine.worker import Worker
 from tocsin.errors import Forbidden, InvalidInput, NotFound
 from tocsin.services import (
@@ -427,7 +428,7 @@ def test_the_public_incident_is_titled_by_the_update_not_the_alert(
         ),
     )
 
-    [public] = status_page.list_incidents(ctx)
+    [public] = status_page.list_incidents(ctx, SYSTEM)
     assert public.title == "Checkout is slow"
     summary = status_reads.summary(ctx).model_dump_json()
     assert "Disk full" not in summary
@@ -451,7 +452,7 @@ def test_a_long_subject_is_cut_to_a_public_title_rather_than_refused(
     )
 
     assert update.status_page_published
-    [public] = status_page.list_incidents(ctx)
+    [public] = status_page.list_incidents(ctx, SYSTEM)
     assert len(public.title) == 200
     assert public.title.startswith("Checkout is slow Checkout")
 
@@ -475,12 +476,12 @@ def test_a_later_update_keeps_the_public_title_a_manager_corrected(
         )
 
     publish("We are looking into it.")
-    [public] = status_page.list_incidents(ctx)
+    [public] = status_page.list_incidents(ctx, SYSTEM)
     status_page.edit_incident(ctx, crew.adam, public.id, title="Slow checkouts")
 
     publish("A fix is rolling out.")
 
-    after = status_page.get_incident(ctx, public.id)
+    after = status_page.get_incident(ctx, SYSTEM, public.id)
     assert after.title == "Slow checkouts"
     assert [u.message for u in after.updates][-1] == "A fix is rolling out."
 
