@@ -35,6 +35,7 @@ from typing import Any
 from jinja2 import (
     StrictUndefined,
     TemplateSyntaxError,
+    Undefined,
     UndefinedError,
     meta,
     nodes,
@@ -103,7 +104,10 @@ def _step() -> None:
 
 
 def _text_only(value: Any) -> Any:
-    if isinstance(value, list | tuple | dict):
+    # An allowlist: anything else prints its repr, and Jinja's own objects
+    # (`self`, `loop`, a block) show a heap address in theirs. An Undefined
+    # goes on, to raise its own error (undefined name, unsafe attribute).
+    if value is not None and not isinstance(value, str | int | float | Undefined):
         raise SecurityError("only text and numbers can be printed or joined")
     return value
 
