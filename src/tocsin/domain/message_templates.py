@@ -13,8 +13,9 @@ Tocsin do unbounded work:
 - `**` and `%` on strings are refused, `*`, `+` and `~` may not build text
   or lists past the output limit, and integers stay small;
 - loops neither nest nor recurse, and there is no `set`, `with`, filter
-  block, include, import or macro: without them no name can be bound to a
-  value built from itself, which is how a short template grows exponentially;
+  block, block, include, import or macro: without them no name can be bound
+  to a value built from itself, which is how a short template grows
+  exponentially;
 - every operation, method call, filter and loop iteration counts against
   MAX_STEPS, so a loop cannot do unbounded work that prints nothing;
 - only text and numbers are printed or joined, never a list or dict (whose
@@ -80,6 +81,9 @@ _FORBIDDEN_NODES: dict[type[nodes.Node], str] = {
     nodes.Import: "import",
     nodes.FromImport: "import",
     nodes.Macro: "macro",
+    # Without extends a block is only a macro by another name, callable
+    # through self['name']() and so able to double its output per level.
+    nodes.Block: "block",
     nodes.CallBlock: "call block",
     nodes.Assign: "set",
     nodes.AssignBlock: "set",
