@@ -44,6 +44,14 @@ def test_variables_filters_and_conditions_render() -> None:
         ("{% for a in impact %}{% for b in impact %}{% endfor %}{% endfor %}", "loops"),
         ("{{ 1 / 0 }}", "ZeroDivisionError"),
         ("{{ missing }}", "'missing' is undefined"),
+        # Jinja's own objects print their repr, a heap address included.
+        ("{{ self }}", "only text and numbers"),
+        ("{% for i in impact %}{{ loop }}{% endfor %}", "only text and numbers"),
+        ("{{ 'x' ~ self }}", "only text and numbers"),
+        # A block is a macro by another name: called through self['a'](),
+        # twelve blocks that each call the one below twice build 60 MB
+        # before the output limit is checked.
+        ("{% block a %}x{% endblock %}", "no block"),
     ],
 )
 def test_what_the_sandbox_refuses(source: str, says: str) -> None:

@@ -108,6 +108,48 @@ def test_two_degraded_incidents_keep_a_component_degraded_until_both_resolve(
     assert state_of(ctx, "API") == "operational"
 
 
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_incidents_resolved_at_once_leave_the_component_operational(
+    ctx: Context, components: None, attempt: int
+) -> None:
+    """Each resolution, seen alone, leaves the other incident open; resolved at
+    the same moment, the component must not stay degraded for want of seeing
+    the other's commit."""
+    incidents = [
+        sp.create_incident(
+            ctx,
+            SYSTEM,
+            title=title,
+            impact="degraded",
+            components=["API"],
+            message="Slow",
+        )
+        for title in ("Slow search", "Slow login")
+    ]
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def resolve(status_incident_id: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            sp.add_update(
+                ctx, SYSTEM, status_incident_id, message="Fixed", stage="resolved"
+            )
+        except BaseException as error:  # reported by the assertion below
+            errors.append(error)
+
+    threads = [
+        threading.Thread(target=resolve, args=(incident.id,)) for incident in incidents
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    assert state_of(ctx, "API") == "operational"
+
+
 def test_manual_state_wins_until_set_back_to_auto(
     ctx: Context, components: None
 ) -> None:
@@ -228,7 +270,7 @@ def test_publish_update_is_in_the_callers_transaction(
     with pytest.raises(RuntimeError):
         publish_then_fail()
 
-    assert sp.list_incidents(ctx) == []
+    assert sp.list_incidents(ctx, SYSTEM) == []
     assert state_of(ctx, "API") == "operational"
 
 
@@ -257,7 +299,7 @@ def test_publish_update_refuses_bad_input_and_unseen_incidents(
                 stage=stage,
                 actor=actor,
             )
-    assert sp.list_incidents(ctx) == []
+    assert sp.list_incidents(ctx, SYSTEM) == []
 
 
 def test_only_one_public_incident_per_tocsin_incident(
@@ -289,6 +331,34 @@ def test_only_one_public_incident_per_tocsin_incident(
             message="Down",
             incident_number=number,
         )
+
+
+def test_the_linked_incident_number_is_only_for_those_who_see_that_incident(
+    ctx: Context, components: None
+) -> None:
+    """Staff of another team read the public incident, but not the number of
+    the Ops incident it reports on, which is not found for them anyway."""
+    incident_id = open_incident(ctx)
+    with ctx.db.read() as session:
+        number = session.scalar(
+            select(Incident.number).where(Incident.id == incident_id)
+        )
+    public = sp.create_incident(
+        ctx,
+        SYSTEM,
+        title="Outage",
+        impact="degraded",
+        components=["API"],
+        message="Down",
+        incident_number=number,
+    ).id
+    ops = actor_of(ctx, make_user(ctx, "ann@example.com"))
+    data = actor_of(ctx, make_user(ctx, "olga@example.com", teams=("Data",)))
+
+    assert sp.get_incident(ctx, ops, public).incident_number is not None
+    assert sp.get_incident(ctx, data, public).incident_number is None
+    [listed] = sp.list_incidents(ctx, data)
+    assert listed.incident_number is None
 
 
 def test_managing_the_page_needs_the_manager_role(
@@ -363,7 +433,7 @@ def test_text_xml_cannot_carry_is_refused(
         )
 
     assert [c.name for c in sp.list_components(ctx)] == ["API", "Dashboard"]
-    assert sp.list_incidents(ctx) == []
+    assert sp.list_incidents(ctx, SYSTEM) == []
 
 
 def test_maintenance_puts_components_under_maintenance_on_time(
@@ -579,7 +649,7 @@ def test_concurrent_posts_about_one_incident_open_one_public_incident(
         thread.join(timeout=30)
 
     assert errors == []
-    [public] = sp.list_incidents(ctx)
+    [public] = sp.list_incidents(ctx, SYSTEM)
     assert sorted(update.message for update in public.updates) == ["a", "b"]
 
 

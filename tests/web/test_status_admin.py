@@ -391,7 +391,7 @@ def test_a_manager_opens_updates_and_resolves_a_public_incident(
         },
     )
     assert opened.status_code == 303
-    [incident] = sp.list_incidents(ctx)
+    [incident] = sp.list_incidents(ctx, SYSTEM)
     assert opened.headers["location"] == f"/status-admin/incidents/{incident.id}"
     assert (incident.stage, incident.impact) == ("identified", "partial_outage")
     assert incident.components == ["API", "Website"]
@@ -417,7 +417,7 @@ def test_a_manager_opens_updates_and_resolves_a_public_incident(
         f"/status-admin/incidents/{incident.id}/updates",
         data={"csrf_token": token, "stage": "resolved", "message": "All good."},
     )
-    resolved = sp.get_incident(ctx, incident.id)
+    resolved = sp.get_incident(ctx, SYSTEM, incident.id)
     assert [u.stage for u in resolved.updates] == [
         "identified",
         "monitoring",
@@ -458,7 +458,7 @@ def test_a_public_incident_links_the_tocsin_incident_it_reports_on(
             "incident_number": str(number),
         },
     )
-    [incident] = sp.list_incidents(ctx)
+    [incident] = sp.list_incidents(ctx, SYSTEM)
     assert incident.incident_number == number
     detail = client.get(f"/status-admin/incidents/{incident.id}").text
     assert f'href="/incidents/{number}">incident #{number}</a>' in detail
@@ -507,7 +507,7 @@ def test_bad_incident_input_changes_nothing(
     assert f'name="message" rows="3" maxlength="10000" required>{form["message"]}<' in (
         response.text
     )
-    assert sp.list_incidents(ctx) == []
+    assert sp.list_incidents(ctx, SYSTEM) == []
 
 
 def test_a_bad_update_keeps_the_message_typed(
@@ -523,7 +523,7 @@ def test_a_bad_update_keeps_the_message_typed(
     assert response.status_code == 400
     assert "Stage must be one of" in alert_text(response.text)
     assert ">Typed text</textarea>" in response.text
-    assert len(sp.get_incident(ctx, objects["incident"]).updates) == 1
+    assert len(sp.get_incident(ctx, SYSTEM, objects["incident"]).updates) == 1
     assert client.get("/status-admin/incidents/999").status_code == 404
 
 

@@ -273,7 +273,7 @@ def list_incidents(
     open_only: Annotated[bool, Query(alias="open")] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[StatusIncidentRead]:
-    return status_page.list_incidents(ctx, open_only=open_only, limit=limit)
+    return status_page.list_incidents(ctx, actor, open_only=open_only, limit=limit)
 
 
 @router.post(
@@ -311,7 +311,7 @@ def create_incident(
 def get_incident(
     ctx: CtxDep, actor: ActorDep, status_incident_id: Id
 ) -> StatusIncidentRead:
-    return status_page.get_incident(ctx, status_incident_id)
+    return status_page.get_incident(ctx, actor, status_incident_id)
 
 
 @router.patch(

@@ -230,7 +230,9 @@ def incident_list(
 ) -> None:
     """List public incidents, newest first."""
     with reported(), opened() as ctx:
-        incidents = status_page.list_incidents(ctx, open_only=open_only, limit=limit)
+        incidents = status_page.list_incidents(
+            ctx, OPERATOR, open_only=open_only, limit=limit
+        )
 
     if not incidents:
         console.print("no public incidents")
@@ -256,7 +258,7 @@ def incident_show(
 ) -> None:
     """Show a public incident with its updates."""
     with reported(), opened() as ctx:
-        found = status_page.get_incident(ctx, number)
+        found = status_page.get_incident(ctx, OPERATOR, number)
 
     _print_incident(found)
 

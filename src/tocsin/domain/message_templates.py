@@ -13,8 +13,9 @@ Tocsin do unbounded work:
 - `**` and `%` on strings are refused, `*`, `+` and `~` may not build text
   or lists past the output limit, and integers stay small;
 - loops neither nest nor recurse, and there is no `set`, `with`, filter
-  block, include, import or macro: without them no name can be bound to a
-  value built from itself, which is how a short template grows exponentially;
+  block, block, include, import or macro: without them no name can be bound
+  to a value built from itself, which is how a short template grows
+  exponentially;
 - every operation, method call, filter and loop iteration counts against
   MAX_STEPS, so a loop cannot do unbounded work that prints nothing;
 - only text and numbers are printed or joined, never a list or dict (whose
@@ -35,6 +36,7 @@ from typing import Any
 from jinja2 import (
     StrictUndefined,
     TemplateSyntaxError,
+    Undefined,
     UndefinedError,
     meta,
     nodes,
@@ -79,6 +81,9 @@ _FORBIDDEN_NODES: dict[type[nodes.Node], str] = {
     nodes.Import: "import",
     nodes.FromImport: "import",
     nodes.Macro: "macro",
+    # Without extends a block is only a macro by another name, callable
+    # through self['name']() and so able to double its output per level.
+    nodes.Block: "block",
     nodes.CallBlock: "call block",
     nodes.Assign: "set",
     nodes.AssignBlock: "set",
@@ -103,7 +108,10 @@ def _step() -> None:
 
 
 def _text_only(value: Any) -> Any:
-    if isinstance(value, list | tuple | dict):
+    # An allowlist: anything else prints its repr, and Jinja's own objects
+    # (`self`, `loop`, a block) show a heap address in theirs. An Undefined
+    # goes on, to raise its own error (undefined name, unsafe attribute).
+    if value is not None and not isinstance(value, str | int | float | Undefined):
         raise SecurityError("only text and numbers can be printed or joined")
     return value
 

@@ -3,7 +3,8 @@ its stakeholders an update, and the reminder to the communications lead when
 one is overdue.
 
 One `update_due` timer per incident stands for the next time an update is
-owed. Posting an update or naming a communications lead (re)arms it; when it
+owed. Posting an update, naming a communications lead or changing the severity
+(re)arms it; when it
 fires it reminds once and arms itself a whole cadence later, so a lead is
 reminded once per cadence, not on every pass of the worker.
 """
@@ -84,6 +85,36 @@ def arm(
             created_at=ctx.clock.now(),
         )
     )
+
+
+def follow_severity(session: Session, ctx: Context, incident: Incident) -> None:
+    """Re-time the reminder of a locked incident whose severity just changed.
+
+    An incident owes updates once one was posted or a communications lead
+    named. Its next one is then due a new cadence after the last update (or
+    after the point the old reminder counted from), so raising SEV3 to SEV1
+    brings the reminder forward, and a severity without a cadence drops it."""
+    last_update = session.scalar(
+        select(func.max(IncidentUpdate.created_at)).where(
+            IncidentUpdate.incident_id == incident.id
+        )
+    )
+    armed = session.scalar(
+        select(Timer.payload).where(
+            Timer.kind == UPDATE_DUE, Timer.incident_id == incident.id
+        )
+    )
+    if last_update is not None:
+        since = last_update
+    elif armed is not None:
+        since = datetime.fromisoformat(str(armed["since"]))
+    elif communications_lead(session, incident.id) is not None:
+        # Named while the old severity owed nothing: the count starts now.
+        since = ctx.clock.now()
+    else:
+        return
+
+    arm(session, ctx, incident, since=since)
 
 
 def remind(

@@ -21,7 +21,7 @@ from tocsin.domain.incidents import IncidentStatus
 from tocsin.domain.triage import Scale, Stage
 from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.schemas import IncidentRead
-from tocsin.services import incidents
+from tocsin.services import cadence, incidents
 from tocsin.services.context import Context
 from tocsin.services.records import add_timeline, audit
 from tocsin.services.triage import find_type, load_scales
@@ -106,6 +106,7 @@ def change_severity(
         reason=reason,
         **data,
     )
+    cadence.follow_severity(session, ctx, incident)
     audit(
         session,
         actor,

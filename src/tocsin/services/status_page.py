@@ -494,7 +494,7 @@ def create_incident(
             incident=incident,
         )
         _post(session, ctx, actor, row, message, checked_stage, incident)
-        return incident_read(session, row)
+        return incident_read(session, row, actor)
 
 
 def add_update(
@@ -518,7 +518,7 @@ def add_update(
             row.impact = checked_impact
         incident = session.get(Incident, row.incident_id) if row.incident_id else None
         _post(session, ctx, actor, row, message, checked_stage, incident)
-        return incident_read(session, row)
+        return incident_read(session, row, actor)
 
 
 def edit_incident(
@@ -563,16 +563,21 @@ def edit_incident(
             object_id=row.id,
             fields=changed,
         )
-        return incident_read(session, row)
+        return incident_read(session, row, actor)
 
 
-def get_incident(ctx: Context, status_incident_id: int) -> StatusIncidentRead:
+def get_incident(
+    ctx: Context, actor: Actor, status_incident_id: int
+) -> StatusIncidentRead:
+    """The public incident; NotFound when there is none. The linked incident's
+    number only when `actor` can see that incident."""
     with ctx.db.read() as session:
-        return incident_read(session, find_status_incident(session, status_incident_id))
+        row = find_status_incident(session, status_incident_id)
+        return incident_read(session, row, actor)
 
 
 def list_incidents(
-    ctx: Context, *, open_only: bool = False, limit: int = 50
+    ctx: Context, actor: Actor, *, open_only: bool = False, limit: int = 50
 ) -> list[StatusIncidentRead]:
     if not 1 <= limit <= 500:
         raise InvalidInput("limit must be between 1 and 500")
@@ -585,7 +590,7 @@ def list_incidents(
         rows = session.scalars(
             query.order_by(StatusIncident.id.desc()).limit(limit)
         ).all()
-        return [incident_read(session, row) for row in rows]
+        return [incident_read(session, row, actor) for row in rows]
 
 
 def publish_update(
@@ -643,7 +648,7 @@ def publish_update(
         row.impact = checked_impact
 
     _post(session, ctx, actor, row, message, checked_stage, incident)
-    return incident_read(session, row)
+    return incident_read(session, row, actor)
 
 
 def _open(

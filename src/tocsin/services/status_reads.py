@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from tocsin.domain.access import Actor, can_see_team
 from tocsin.domain.status_page import (
     UPTIME_DAYS,
     ComponentState,
@@ -290,12 +291,20 @@ def open_incidents(session: Session) -> list[PublicIncidentRead]:
     return _incidents(session, StatusIncident.resolved_at.is_(None), limit=None)
 
 
-def incident_read(session: Session, row: StatusIncident) -> StatusIncidentRead:
+def incident_read(
+    session: Session, row: StatusIncident, actor: Actor
+) -> StatusIncidentRead:
+    """The public incident as `actor` may see it: the number of the Tocsin
+    incident it reports on only when the actor can see that incident."""
     number = None
     if row.incident_id is not None:
-        number = session.scalar(
-            select(Incident.number).where(Incident.id == row.incident_id)
-        )
+        linked = session.execute(
+            select(Incident.number, Service.team_id)
+            .join(Service, Service.id == Incident.service_id)
+            .where(Incident.id == row.incident_id)
+        ).first()
+        if linked is not None and can_see_team(actor, linked.team_id):
+            number = linked.number
     return StatusIncidentRead(
         **_public_incident(row).model_dump(), incident_number=number
     )

@@ -47,6 +47,7 @@ from tocsin.services.incident_scope import (
     visible_incident,
 )
 from tocsin.services.records import add_timeline, audit
+from tocsin.services.status_common import MAX_TITLE, clip
 from tocsin.store.db import table_of
 from tocsin.store.models import (
     Incident,
@@ -237,6 +238,8 @@ def post(ctx: Context, actor: Actor, number: int, new: UpdateInput) -> UpdateRea
         session.flush()
         update.recipients = _send(session, ctx, incident, update)
         if new.status_page:
+            # The incident's own title often is its alert's summary, internal;
+            # the subject was written for this update's audience.
             status_page.publish_update(
                 session,
                 ctx,
@@ -244,7 +247,7 @@ def post(ctx: Context, actor: Actor, number: int, new: UpdateInput) -> UpdateRea
                 message=body,
                 stage=incident.stage or "investigating",
                 actor=actor,
-                title=incident.title,
+                title=clip(subject, MAX_TITLE),
             )
             update.status_page_published = True
         incident.updated_at = now

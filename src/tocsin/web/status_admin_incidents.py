@@ -90,7 +90,7 @@ def incident_page(
     request: Request, ctx: CtxDep, user: UserDep, status_incident_id: Id
 ) -> Response:
     """One public incident with its updates, newest first, and the update form."""
-    incident = status_page.get_incident(ctx, status_incident_id)
+    incident = status_page.get_incident(ctx, user.actor, status_incident_id)
     return _detail(request, user, incident, {})
 
 
@@ -117,7 +117,7 @@ def add_update(
             impact=impact or None,
         )
     except REFUSED as error:
-        incident = status_page.get_incident(ctx, status_incident_id)
+        incident = status_page.get_incident(ctx, user.actor, status_incident_id)
         context = {"problem": sentence(error.detail), "typed": typed}
         return _detail(request, user, incident, context, error.status_code)
     return RedirectResponse(
@@ -133,7 +133,7 @@ def _list(
     *,
     status_code: int = 200,
 ) -> Response:
-    listed = status_page.list_incidents(ctx, limit=LISTED)
+    listed = status_page.list_incidents(ctx, user.actor, limit=LISTED)
     full = {
         "open": [i for i in listed if i.resolved_at is None],
         "resolved": [i for i in listed if i.resolved_at is not None],

@@ -17,9 +17,16 @@ from tests.services.response.conftest import (
     timeline,
 )
 from tocsin.clock import ManualClock
+from tocsin.domain.access import SYSTEM
 from tocsin.engine.worker import Worker
 from tocsin.errors import Forbidden, InvalidInput, NotFound
-from tocsin.services import incidents, roles, update_subscriptions, updates
+from tocsin.services import (
+    incident_triage,
+    incidents,
+    roles,
+    update_subscriptions,
+    updates,
+)
 from tocsin.services.context import Context
 from tocsin.services.updates import TemplateInput, UpdateInput
 from tocsin.store.models import IncidentUpdate, Timer
@@ -263,6 +270,64 @@ def test_posting_an_update_restarts_the_cadence(
     assert len(outbox(ctx, "update_overdue")) == 1
 
 
+def test_raising_the_severity_starts_a_cadence_it_had_none_of(
+    ctx: Context, crew: Crew, clock: ManualClock
+) -> None:
+    """A lead named while SEV4 (no cadence) is reminded once the incident is
+    raised to SEV1, 30 min after the raise."""
+    incident_triage.set_severity(ctx, crew.ann, crew.number, "sev4", "minor")
+    roles.assign(ctx, crew.ann, crew.number, "communications", crew.bob_user.id)
+    clock.advance(hours=2)
+    incident_triage.set_severity(ctx, crew.ann, crew.number, "sev1", "worse")
+
+    clock.advance(minutes=29)
+    run_worker(ctx)
+    assert outbox(ctx, "update_overdue") == []
+
+    clock.advance(minutes=1)
+    run_worker(ctx)
+    [reminder] = outbox(ctx, "update_overdue")
+    assert reminder.recipient == "bob@example.com"
+
+
+def test_a_shorter_cadence_after_a_severity_change_brings_the_reminder_forward(
+    ctx: Context, crew: Crew, clock: ManualClock
+) -> None:
+    """Raised from SEV3 (every 240 min) to SEV1 (every 30 min) 20 minutes after
+    the last update, the lead is reminded 30 min after that update, not 240."""
+    incident_triage.set_severity(ctx, crew.ann, crew.number, "sev3", "minor")
+    roles.assign(ctx, crew.ann, crew.number, "communications", crew.bob_user.id)
+    updates.post(
+        ctx,
+        crew.bob,
+        crew.number,
+        UpdateInput(audience="internal", subject="Looking", body="Looking into it"),
+    )
+    clock.advance(minutes=20)
+    incident_triage.set_severity(ctx, crew.ann, crew.number, "sev1", "worse")
+
+    clock.advance(minutes=9)
+    run_worker(ctx)
+    assert outbox(ctx, "update_overdue") == []
+
+    clock.advance(minutes=1)
+    run_worker(ctx)
+    assert len(outbox(ctx, "update_overdue")) == 1
+
+
+def test_lowering_to_a_severity_without_cadence_stops_the_reminders(
+    ctx: Context, crew: Crew, clock: ManualClock
+) -> None:
+    """SEV1 to SEV4, which has no cadence: nothing is owed any more."""
+    roles.assign(ctx, crew.ann, crew.number, "communications", crew.bob_user.id)
+    incident_triage.set_severity(ctx, crew.ann, crew.number, "sev4", "minor")
+
+    clock.advance(hours=10)
+    run_worker(ctx)
+
+    assert outbox(ctx, "update_overdue") == []
+
+
 def test_resolved_incidents_owe_no_updates(
     ctx: Context, crew: Crew, clock: ManualClock
 ) -> None:
@@ -344,11 +409,59 @@ def test_a_template_for_the_incident_type_wins_over_the_general_one(
     )
 
 
+def test_the_public_incident_is_titled_by_the_update_not_the_alert(
+    ctx: Context, crew: Crew
+) -> None:
+    """The incident's own title comes from its alert ("Disk full on db-1") and
+    is internal: the public incident takes the subject written for the update."""
+    from tocsin.services import status_page, status_reads
+
+    updates.post(
+        ctx,
+        crew.ann,
+        crew.number,
+        UpdateInput(
+            audience="customers",
+            subject="Checkout is slow",
+            body="We are looking into slow checkouts.",
+            status_page=True,
+        ),
+    )
+
+    [public] = status_page.list_incidents(ctx, SYSTEM)
+    assert public.title == "Checkout is slow"
+    summary = status_reads.summary(ctx).model_dump_json()
+    assert "Disk full" not in summary
+
+
+def test_a_long_subject_is_cut_to_a_public_title_rather_than_refused(
+    ctx: Context, crew: Crew
+) -> None:
+    """A subject may run to 500 characters, a public title to 200: the update
+    still reaches the page, under the subject cut short."""
+    from tocsin.services import status_page
+
+    subject = "Checkout is slow " * 20
+    update = updates.post(
+        ctx,
+        crew.ann,
+        crew.number,
+        UpdateInput(
+            audience="customers", subject=subject, body="Looking", status_page=True
+        ),
+    )
+
+    assert update.status_page_published
+    [public] = status_page.list_incidents(ctx, SYSTEM)
+    assert len(public.title) == 200
+    assert public.title.startswith("Checkout is slow Checkout")
+
+
 def test_a_later_update_keeps_the_public_title_a_manager_corrected(
     ctx: Context, crew: Crew
 ) -> None:
     """The first status-page update opens the public incident under the
-    incident's title; once a manager retitled it on the status page, later
+    update's subject; once a manager retitled it on the status page, later
     updates do not put the internal title back."""
     from tocsin.services import status_page
 
@@ -363,12 +476,12 @@ def test_a_later_update_keeps_the_public_title_a_manager_corrected(
         )
 
     publish("We are looking into it.")
-    [public] = status_page.list_incidents(ctx)
+    [public] = status_page.list_incidents(ctx, SYSTEM)
     status_page.edit_incident(ctx, crew.adam, public.id, title="Slow checkouts")
 
     publish("A fix is rolling out.")
 
-    after = status_page.get_incident(ctx, public.id)
+    after = status_page.get_incident(ctx, SYSTEM, public.id)
     assert after.title == "Slow checkouts"
     assert [u.message for u in after.updates][-1] == "A fix is rolling out."
 
