@@ -366,10 +366,15 @@ def _on_call(
     every schedule of the chosen (or visible) teams."""
     pages: Counter[int] = Counter()
     nights: Counter[int] = Counter()
+    # Only pages: notices about an incident (a survey link, a role or a task)
+    # are queued to the same people but ask nobody to get up.
     sent = session.execute(
         select(OutboxMessage.user_id, OutboxMessage.created_at, User.time_zone)
         .join(User, User.id == OutboxMessage.user_id)
-        .where(OutboxMessage.incident_id.in_(ids.scalar_subquery()))
+        .where(
+            OutboxMessage.incident_id.in_(ids.scalar_subquery()),
+            OutboxMessage.payload["kind"].as_string() == "page",
+        )
     )
     for user_id, created_at, zone in sent:
         if user_id is None:  # the join already leaves these out
