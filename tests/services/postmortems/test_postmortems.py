@@ -4,6 +4,7 @@ exported safely, and reminded of when overdue."""
 from __future__ import annotations
 
 from datetime import timedelta
+from types import ModuleType
 
 import pytest
 
@@ -209,11 +210,10 @@ def test_an_incident_shows_its_postmortem(ctx: Context, crew: Crew) -> None:
 
 
 def test_the_pdf_export_renders_and_fetches_nothing(
-    ctx: Context, crew: Crew, monkeypatch: pytest.MonkeyPatch
+    ctx: Context, crew: Crew, monkeypatch: pytest.MonkeyPatch, weasyprint: ModuleType
 ) -> None:
     """With WeasyPrint installed the export is a PDF, and a URL in the page is
     handed to the refusing fetcher rather than requested."""
-    weasyprint = pytest.importorskip("weasyprint")
     draft = postmortems.create(ctx, crew.ann, [crew.number])
     postmortems.update(
         ctx, crew.ann, draft.id, sections={"lessons": "[tracker](http://127.0.0.1:9/)"}
