@@ -16,7 +16,7 @@ import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -194,6 +194,14 @@ def compute(ctx: Context, actor: Actor, where: InsightFilter) -> Insights:
     the filter, among those the actor may see. Raises NotFound for an unknown
     team or service and InvalidInput for an unknown severity or a bad period."""
     require_role(actor, Role.VIEWER)
+    # The weeks of the period and the schedules rendered over it are wall-clock
+    # arithmetic that overflows near year 1 or 9999: keep to the years a
+    # schedule can be rendered in.
+    where = replace(
+        where,
+        since=schedule_rules.check_instant(where.since, "the period's start"),
+        until=schedule_rules.check_instant(where.until, "the period's end"),
+    )
     if where.until <= where.since:
         raise InvalidInput("the period must end after it starts")
     if where.until - where.since > timedelta(days=MAX_DAYS):
