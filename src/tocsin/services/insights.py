@@ -500,6 +500,17 @@ def incident_metrics(
     ]
 
 
+def incident_times(session: Session, incident: Incident) -> rules.IncidentTimes:
+    """One incident's times by the same rules (a postmortem draft's summary),
+    so the draft and the figures beside it agree."""
+    events = _events(session, select(Incident.id).where(Incident.id == incident.id))
+    return rules.incident_times(
+        incident.created_at,
+        events.get(incident.id, []),
+        declared_at=incident.declared_at,
+    )
+
+
 def _feedback(session: Session, ids: AnySelect) -> FeedbackAggregateRead:
     """The survey answers about the chosen incidents, averaged in SQL."""
     answers, overall, tools, communication = session.execute(

@@ -653,6 +653,8 @@ def _checked_sections(sections: dict[str, str]) -> dict[str, str]:
 
 
 def _record(session: Session, incident: Incident) -> rules.IncidentRecord:
+    from tocsin.services.insights import incident_times
+
     pinned_ids = set(
         session.scalars(
             select(IncidentNote.timeline_entry_id).where(
@@ -684,14 +686,17 @@ def _record(session: Session, incident: Incident) -> rules.IncidentRecord:
         people += session.scalars(
             select(User.name).where(User.id.in_(actor_ids)).order_by(User.name)
         )
+    # The times from the timeline, as the metrics read them: the row's
+    # acknowledgement is cleared when the incident triggers again.
+    times = incident_times(session, incident)
     return rules.IncidentRecord(
         number=incident.number,
         title=incident.title,
         severity=incident.severity,
         description=incident.description,
         created_at=incident.created_at,
-        acknowledged_at=incident.acknowledged_at,
-        resolved_at=incident.resolved_at,
+        acknowledged_at=times.acknowledged_at,
+        resolved_at=times.resolved_at,
         customers_affected=incident.customers_affected,
         customers_estimated=incident.customers_affected_estimated,
         business_impact=incident.business_impact,

@@ -54,6 +54,28 @@ def test_a_draft_is_prefilled_from_the_incident_record(
     assert timeline(ctx, "postmortem_started")
 
 
+def test_the_prefilled_times_follow_the_metrics_rules(
+    ctx: Context, crew: Crew, clock: ManualClock
+) -> None:
+    """Reassigning clears the incident's acknowledgement, but the draft, like
+    the metrics table beside it (docs/metrics.md), counts the first one."""
+    clock.advance(minutes=4)
+    incidents.acknowledge(ctx, crew.ann, crew.number)
+    clock.advance(minutes=2)
+    incidents.reassign(ctx, crew.ann, crew.number, crew.bob_user.id)
+    clock.advance(minutes=10)
+    incidents.acknowledge(ctx, crew.bob, crew.number)
+    clock.advance(minutes=14)
+    incidents.resolve(ctx, crew.bob, crew.number)
+
+    draft = postmortems.create(ctx, crew.ann, [crew.number])
+
+    assert "Time to acknowledge: 4m" in draft.sections["summary"]
+    assert "Time to resolve: 30m" in draft.sections["summary"]
+    table = postmortems.export(ctx, crew.ann, draft.id, "markdown")
+    assert f"| #{crew.number} | 4 | 30 | 30 |" in table
+
+
 def test_the_due_date_follows_the_worst_severity(
     ctx: Context, crew: Crew, clock: ManualClock
 ) -> None:
