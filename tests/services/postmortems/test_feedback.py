@@ -109,3 +109,19 @@ def test_forged_expired_and_bad_answers_are_refused(
     clock.advance(days=-31)
     assert feedback.answers(ctx, crew.ann, crew.number)[1].answers == 0
     assert not feedback.survey(ctx, token).answered
+
+
+def test_whoever_acknowledged_or_resolved_is_asked_too(
+    ctx: Context, crew: Crew
+) -> None:
+    """Ann acknowledges and Bob resolves without being added as participants:
+    both took part, as the postmortem's participants line says, so both are
+    asked and both count in the summary."""
+    incidents.acknowledge(ctx, crew.ann, crew.number)
+    incidents.resolve(ctx, crew.bob, crew.number)
+    run_worker(ctx)
+
+    asked = sorted(m.recipient for m in outbox(ctx, "feedback_survey"))
+    assert asked == ["ann@example.com", "bob@example.com"]
+    _, summary = feedback.answers(ctx, crew.ann, crew.number)
+    assert summary.participants == 2
