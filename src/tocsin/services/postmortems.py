@@ -452,13 +452,15 @@ _EXPORT_CSS = (
 
 def as_markdown(read: PostmortemRead) -> str:
     body = rules.document(read.title, read.sections, read.five_whys)
-    parts = [body.rstrip()]
     facts = [
         f"- Status: {read.status.replace('_', ' ')}",
         f"- Incidents: {', '.join(f'#{n}' for n in read.incident_numbers)}",
         f"- Severity: {read.severity}",
     ]
-    parts.insert(1, "\n".join(facts))
+    # The facts go under the title: after the last section they would read as
+    # part of it.
+    title, _, sections = body.partition("\n\n")
+    parts = [title, "\n".join(facts), sections.rstrip()]
     if read.action_items:
         lines = ["## Action items", ""]
         for item in read.action_items:

@@ -142,6 +142,21 @@ def test_sections_and_five_whys_are_edited_and_exported(
     assert "2. Why? Logs were not rotated" in document
 
 
+def test_the_facts_follow_the_title_not_the_last_section(
+    ctx: Context, crew: Crew
+) -> None:
+    """Status, incidents and severity head the document, so they do not read
+    as part of the lessons (the last section)."""
+    draft = postmortems.create(ctx, crew.ann, [crew.number])
+    postmortems.update(ctx, crew.ann, draft.id, sections={"lessons": "Rotate logs"})
+
+    text = postmortems.export(ctx, crew.ann, draft.id, "markdown")
+
+    assert text.startswith(f"# {draft.title}\n\n- Status: draft\n")
+    assert text.index("- Severity: sev1") < text.index("## Summary")
+    assert "Rotate logs\n\n## " in text
+
+
 def test_bad_edits_change_nothing(ctx: Context, crew: Crew) -> None:
     """An unknown section, six whys or a NUL are refused and nothing is stored."""
     draft = postmortems.create(ctx, crew.ann, [crew.number])
