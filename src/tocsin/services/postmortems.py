@@ -35,6 +35,7 @@ from tocsin.services.incident_scope import (
     MAX_ID,
     checked_line,
     checked_text,
+    locked_incident,
     visible_incident,
 )
 from tocsin.services.records import add_timeline, audit
@@ -179,7 +180,10 @@ def create(
         title = checked_line(title, "a postmortem title", MAX_TITLE)
 
     with ctx.db.write() as session:
-        incidents = [visible_incident(session, actor, n) for n in wanted]
+        # Row locks, taken in number order so two groups cannot deadlock: a
+        # second start for an incident waits for the first, then sees it.
+        locked = {n: locked_incident(session, actor, n) for n in sorted(wanted)}
+        incidents = [locked[n] for n in wanted]
         for incident in incidents:
             taken = session.scalar(
                 select(PostmortemIncident.postmortem_id).where(

@@ -3,6 +3,7 @@ exported safely, and reminded of when overdue."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from types import ModuleType
 
@@ -102,6 +103,24 @@ def test_one_postmortem_covers_a_group_and_an_incident_has_only_one(
     assert f"#{other}" in draft.sections["timeline"]
     with pytest.raises(Conflict):
         postmortems.create(ctx, crew.bob, [other])
+
+
+def test_parallel_starts_make_one_postmortem(ctx: Context, crew: Crew) -> None:
+    """Eight people start the incident's postmortem at once: one draft, and
+    every other start is a Conflict, never a database error."""
+
+    def start(_: int) -> str:
+        try:
+            postmortems.create(ctx, crew.ann, [crew.number])
+        except Conflict:
+            return "conflict"
+        return "created"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(start, range(8)))
+
+    assert sorted(outcomes) == ["conflict"] * 7 + ["created"]
+    assert len(postmortems.list_postmortems(ctx, crew.ann)) == 1
 
 
 def test_who_may_write_and_see_a_postmortem(ctx: Context, crew: Crew) -> None:
