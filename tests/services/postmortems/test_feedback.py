@@ -125,3 +125,17 @@ def test_whoever_acknowledged_or_resolved_is_asked_too(
     assert asked == ["ann@example.com", "bob@example.com"]
     _, summary = feedback.answers(ctx, crew.ann, crew.number)
     assert summary.participants == 2
+
+
+def test_a_sent_survey_is_not_called_a_page_on_the_timeline(
+    ctx: Context, crew: Crew
+) -> None:
+    """The timeline (and so a postmortem's) must not show pages sent after
+    the resolution: a survey link leaving is a notice."""
+    _resolved_with_participants(ctx, crew)
+
+    said = [entry.message for entry in timeline(ctx, "page_sent")]
+    surveys = [m for m in said if "survey" in m]
+    assert len(surveys) == 2
+    assert all(m.startswith("Notice (feedback survey) sent to ") for m in surveys)
+    assert not any(m.startswith("Page sent to ") and "survey" in m for m in said)
