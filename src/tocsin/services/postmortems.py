@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 
 from markupsafe import Markup
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tocsin import charts, markdown
@@ -100,36 +101,43 @@ def save_template(
     name = checked_line(name, "a template name", 100)
     guidance = _checked_sections(sections)
 
-    with ctx.db.write() as session:
-        now = ctx.clock.now()
-        row = session.scalar(
-            select(PostmortemTemplate).where(PostmortemTemplate.name == name)
-        )
-        if row is not None and new:
-            raise Conflict(f"there is already a postmortem template named {name!r}")
-        if row is None:
-            row = PostmortemTemplate(name=name, created_at=now, updated_at=now)
-            session.add(row)
-        row.sections = {key: guidance.get(key, "") for key in rules.SECTION_KEYS}
-        row.updated_at = now
-        if is_default:
-            for other in session.scalars(
-                select(PostmortemTemplate).where(PostmortemTemplate.is_default)
-            ):
-                other.is_default = False
-        row.is_default = is_default
-        session.flush()
-        audit(
-            session,
-            actor,
-            at=now,
-            action="postmortem.template_save",
-            object_type="postmortem_template",
-            object_id=row.id,
-            name=name,
-            is_default=is_default,
-        )
-        return _template_read(row)
+    try:
+        with ctx.db.write() as session:
+            now = ctx.clock.now()
+            row = session.scalar(
+                select(PostmortemTemplate).where(PostmortemTemplate.name == name)
+            )
+            if row is not None and new:
+                raise Conflict(f"there is already a postmortem template named {name!r}")
+            if row is None:
+                row = PostmortemTemplate(name=name, created_at=now, updated_at=now)
+                session.add(row)
+            row.sections = {key: guidance.get(key, "") for key in rules.SECTION_KEYS}
+            row.updated_at = now
+            if is_default:
+                for other in session.scalars(
+                    select(PostmortemTemplate).where(PostmortemTemplate.is_default)
+                ):
+                    other.is_default = False
+            row.is_default = is_default
+            session.flush()
+            audit(
+                session,
+                actor,
+                at=now,
+                action="postmortem.template_save",
+                object_type="postmortem_template",
+                object_id=row.id,
+                name=name,
+                is_default=is_default,
+            )
+            return _template_read(row)
+    except IntegrityError:
+        # Another save made the name at the same moment: the unique name
+        # lets one through, and this one changes nothing.
+        raise Conflict(
+            f"there is already a postmortem template named {name!r}"
+        ) from None
 
 
 def _template_read(row: PostmortemTemplate) -> TemplateRead:

@@ -336,3 +336,24 @@ def test_a_template_saved_as_new_does_not_replace_one_of_its_name(
 
     named = {t.name: t for t in postmortems.list_templates(ctx, SYSTEM)}
     assert named["short"].sections["summary"] == "second"
+
+
+def test_parallel_template_saves_keep_one_template(ctx: Context) -> None:
+    """Eight admins save a template of one name at once: one row, and a save
+    as new that loses the race is a Conflict, never a database error."""
+
+    def save(i: int) -> str:
+        try:
+            postmortems.save_template(
+                ctx, SYSTEM, "race", {"summary": str(i)}, new=i % 2 == 0
+            )
+        except Conflict:
+            return "conflict"
+        return "saved"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(save, range(8)))
+
+    assert "saved" in outcomes
+    names = [t.name for t in postmortems.list_templates(ctx, SYSTEM)]
+    assert names.count("race") == 1
