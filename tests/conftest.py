@@ -6,15 +6,21 @@ TOCSIN_TEST_POSTGRES_URL, or the local server at 127.0.0.1:5432 (database
 `test`); each run gets its own schema and drops it at the end. Where no
 PostgreSQL answers, those tests are skipped, unless TOCSIN_REQUIRE_POSTGRES=1
 (set by CI), which turns the skip into a failure.
+
+The PDF export tests need WeasyPrint (the `pdf` extra, in `dev` too) and
+Debian's Pango; where either is missing they are skipped, unless
+TOCSIN_REQUIRE_PDF=1 (set by CI) makes that a failure as well.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 
 import psycopg
 import pytest
@@ -110,6 +116,18 @@ def settings(tmp_path: Path) -> Settings:
         smtp_port=1,
         worker_poll_seconds=0.05,
     )
+
+
+@pytest.fixture
+def weasyprint() -> ModuleType:
+    """WeasyPrint, loaded. It raises OSError, not ImportError, when Pango is
+    missing, which pytest.importorskip would not turn into a skip."""
+    try:
+        return importlib.import_module("weasyprint")
+    except (ImportError, OSError) as error:
+        if os.environ.get("TOCSIN_REQUIRE_PDF") == "1":
+            pytest.fail(f"WeasyPrint is required but cannot load: {error}")
+        pytest.skip(f"no WeasyPrint (the pdf extra) or no Pango: {error}")
 
 
 @pytest.fixture

@@ -122,3 +122,22 @@ def test_bad_requests_are_problems(client: TestClient, ann: Person) -> None:
         ).status_code
         == 422
     )
+
+
+def test_periods_at_the_ends_of_time_are_problems(
+    client: TestClient, ann: Person
+) -> None:
+    """An instant near year 1 or 9999, or one that leaves datetime's range in
+    UTC, is a 400 problem for the report and the export, not a 500."""
+    for params in (
+        {"until": "9999-12-31T23:59:59Z"},
+        {"since": "9999-12-01T00:00:00Z", "until": "9999-12-31T00:00:00Z"},
+        {"since": "9999-12-31T00:00:00+14:00", "until": "9999-12-31T23:59:59-14:00"},
+        {"until": "0001-01-01T00:30:00+01:00"},
+        {"until": "0001-01-20T00:00:00Z"},
+        {"since": "2199-12-01T00:00:00Z", "until": "2200-01-15T00:00:00Z"},
+    ):
+        for path in ("/api/v1/insights", "/api/v1/insights/export"):
+            found = client.get(path, params=params, headers=ann.headers)
+            assert found.status_code == 400, (path, params, found.text)
+            assert "between 1970 and 2199" in found.json()["detail"]

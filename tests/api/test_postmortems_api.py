@@ -178,11 +178,11 @@ def test_review_through_the_api(
     assert published.json()["status"] == "published"
 
 
+@pytest.mark.usefixtures("weasyprint")
 def test_the_pdf_export_is_a_download(
     ctx: Context, client: TestClient, checkout: IntegrationRef, ann: Person
 ) -> None:
     """format=pdf answers a PDF attachment (WeasyPrint, the optional extra)."""
-    pytest.importorskip("weasyprint")
     created = _start(client, ann, open_incident(ctx, checkout))
 
     pdf = client.get(

@@ -22,7 +22,7 @@ from tests.builders import (
 from tocsin.clock import ManualClock
 from tocsin.domain.access import SYSTEM
 from tocsin.errors import InvalidInput, NotFound
-from tocsin.services import alerts, incidents, insights
+from tocsin.services import alerts, incidents, insights, notices
 from tocsin.services.context import Context
 from tocsin.services.insights import InsightFilter
 from tocsin.services.records import add_timeline
@@ -102,6 +102,32 @@ def test_pages_and_people_per_person(ctx: Context, history: None) -> None:
     assert ann.pages >= 3
 
 
+def test_notices_about_an_incident_are_not_pages(
+    ctx: Context, clock: ManualClock, history: None
+) -> None:
+    """A survey link, a role or a task notice about an incident is mail to a
+    person, not a page: it adds nothing to their pages or night pages."""
+    before = insights.compute(ctx, SYSTEM, _period(ctx))
+    [ann] = before.on_call
+    clock.advance(hours=24 - clock.now().hour)  # midnight UTC: a night
+    with ctx.db.write() as session:
+        incident_id = session.scalars(select(Incident.id)).first()
+        for topic in ("feedback_survey", "role_assigned", "task_overdue"):
+            notices.notify(
+                session,
+                ctx,
+                [ann.user_id],
+                subject="not a page",
+                body="",
+                topic=topic,
+                incident_id=incident_id,
+            )
+
+    after = insights.compute(ctx, SYSTEM, _period(ctx))
+    [load] = after.on_call
+    assert (load.pages, load.night_pages) == (ann.pages, ann.night_pages)
+
+
 def test_filters_by_severity_and_service(ctx: Context, history: None) -> None:
     """A severity no incident has gives nothing; an unknown service is 404."""
     period = _period(ctx)
@@ -157,7 +183,7 @@ def test_night_pages_use_the_persons_zone(ctx: Context, clock: ManualClock) -> N
                     "recipient": "ann@example.com",
                     "subject": "",
                     "body": "",
-                    "payload": {},
+                    "payload": {"kind": "page"},
                     "idempotency_key": f"night-{i}",
                     "incident_id": incident_id,
                     "user_id": ann.id,

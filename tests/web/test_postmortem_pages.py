@@ -4,6 +4,7 @@ CSRF tokens, and action items list across incidents by team."""
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.web.conftest import (
@@ -114,3 +115,48 @@ def test_action_items_across_incidents_by_team(
         log_in(other, world.pete.email)
         assert "Alert on disk" not in other.get("/action-items").text
         assert other.get(f"/postmortems/{pm}").status_code == 404
+
+
+def test_the_page_exports_with_the_login_alone(
+    ctx: Context, client: TestClient, world: World
+) -> None:
+    """The view links Markdown and HTML downloads that work with the session,
+    no API token; the HTML is a download that runs nothing; other teams and
+    unknown formats get nothing."""
+    pm = _draft(ctx, world)
+    log_in(client, world.ann.email)
+
+    view = client.get(f"/postmortems/{pm}")
+    as_markdown = client.get(f"/postmortems/{pm}/export.md")
+    as_html = client.get(f"/postmortems/{pm}/export.html")
+
+    assert f'href="/postmortems/{pm}/export.md"' in view.text
+    assert "needs an API token" not in view.text
+    assert as_markdown.status_code == 200
+    assert as_markdown.headers["content-type"].startswith("text/markdown")
+    assert as_markdown.text.startswith("# Disk <b>full</b>\n")
+    assert (
+        f'filename="postmortem-{pm}.md"' in as_markdown.headers["content-disposition"]
+    )
+    assert as_html.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in as_html.headers["content-security-policy"]
+    assert "Disk &lt;b&gt;full&lt;/b&gt;" in as_html.text
+    assert client.get(f"/postmortems/{pm}/export.docx").status_code == 404
+
+    with new_client(ctx) as other:
+        log_in(other, world.pete.email)
+        assert other.get(f"/postmortems/{pm}/export.md").status_code == 404
+    with new_client(ctx) as stranger:
+        assert stranger.get(f"/postmortems/{pm}/export.md").status_code in (303, 401)
+
+
+@pytest.mark.usefixtures("weasyprint")
+def test_the_page_exports_a_pdf(ctx: Context, client: TestClient, world: World) -> None:
+    """With the pdf extra the page's PDF link is a PDF attachment."""
+    pm = _draft(ctx, world)
+    log_in(client, world.ann.email)
+
+    pdf = client.get(f"/postmortems/{pm}/export.pdf")
+
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-")

@@ -16,6 +16,7 @@ from pydantic import AwareDatetime
 from tocsin.api.deps import ActorDep, CtxDep
 from tocsin.api.openapi import problem_responses
 from tocsin.api.schemas import MAX_ID, Severity
+from tocsin.errors import InvalidInput
 from tocsin.services import insights
 from tocsin.services.context import Context
 from tocsin.services.insights import InsightFilter, Insights
@@ -48,8 +49,12 @@ def _filter(
     severity: list[Severity] | None,
 ) -> InsightFilter:
     end = until or ctx.clock.now()
+    try:
+        start = since or end - DEFAULT_PERIOD
+    except OverflowError:  # an end in January of year 1
+        raise InvalidInput("the period's end must be between 1970 and 2199") from None
     return InsightFilter(
-        since=since or end - DEFAULT_PERIOD,
+        since=start,
         until=end,
         team_id=team_id,
         service_id=service_id,

@@ -275,7 +275,7 @@ class Worker:
                         _IncidentId(message.incident_id),
                         at=now,
                         kind="page_sent",
-                        message=f"Page sent to {message.recipient} by "
+                        message=f"{_what(message)} sent to {message.recipient} by "
                         f"{message.channel}",
                         message_id=message.id,
                     )
@@ -304,7 +304,7 @@ class Worker:
                     at=now,
                     kind="page_failed",
                     message=(
-                        f"Page to {message.recipient} failed after "
+                        f"{_what(message)} to {message.recipient} failed after "
                         f"{message.attempts} attempts: {error[:300]}"
                     ),
                     message_id=message.id,
@@ -374,3 +374,16 @@ def _lease_free(
     lease_until: InstrumentedAttribute[datetime | None], now: datetime
 ) -> ColumnElement[bool]:
     return or_(lease_until.is_(None), lease_until < now)
+
+
+def _what(message: OutboxMessage) -> str:
+    """How the timeline names a message: a page is a page, but a notice about
+    the incident (a survey link, a role) or a stakeholder update is not, and
+    calling it one would show pages after the resolution."""
+    kind = message.payload.get("kind")
+    if kind == "page":
+        return "Page"
+    if kind == "notice":
+        topic = str(message.payload.get("topic", "")).replace("_", " ")
+        return f"Notice ({topic})" if topic else "Notice"
+    return "Update" if kind == "update" else "Message"

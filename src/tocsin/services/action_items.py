@@ -27,6 +27,7 @@ from tocsin.services.context import Context
 from tocsin.services.incident_scope import MAX_ID, checked_instant, checked_line
 from tocsin.services.postmortems import incident_numbers, locked
 from tocsin.services.records import add_timeline, audit
+from tocsin.services.users import actor_for
 from tocsin.store.models import (
     ActionItem,
     Incident,
@@ -87,7 +88,7 @@ def create(
         )
         if count >= MAX_ITEMS:
             raise InvalidInput(f"a postmortem holds at most {MAX_ITEMS} action items")
-        owner = _owner(session, owner_id)
+        owner = _owner(session, owner_id, postmortem.team_id)
         runbook = _runbook(session, runbook_id)
 
         now = ctx.clock.now()
@@ -152,7 +153,7 @@ def update(
         item = _item(session, actor, item_id, lock=True)
         owner = None
         if owner_id is not KEEP and owner_id is not None:
-            owner = _owner(session, owner_id)
+            owner = _owner(session, owner_id, item.postmortem.team_id)
 
         now = ctx.clock.now()
         changes: list[str] = []
@@ -376,7 +377,9 @@ def _item(
     return item
 
 
-def _owner(session: Session, owner_id: int | None) -> User | None:
+def _owner(session: Session, owner_id: int | None, team_id: int | None) -> User | None:
+    """An active responder (or more) who can see the postmortem's team: anyone
+    else would be told of an item they could neither open nor close."""
     if owner_id is None:
         return None
     user = session.get(User, owner_id) if 0 < owner_id <= MAX_ID else None
@@ -384,6 +387,11 @@ def _owner(session: Session, owner_id: int | None) -> User | None:
         raise NotFound(f"no active user with id {owner_id}")
     if user.role == Role.VIEWER:
         raise InvalidInput(f"{user.name} is a viewer and cannot own an action item")
+    if not can_see_team(actor_for(session, user, kind="user"), team_id):
+        raise InvalidInput(
+            f"{user.name} cannot own this action item: they are not in the "
+            "postmortem's team"
+        )
     return user
 
 

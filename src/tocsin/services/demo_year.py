@@ -417,7 +417,7 @@ def _write(ctx: Context, plans: list[_Plan], emails: dict[int, str]) -> None:
                         "recipient": emails.get(user_id, ""),
                         "subject": f"[#{number}] {plan.summary}",
                         "body": "",
-                        "payload": {},
+                        "payload": {"kind": "page"},
                         "idempotency_key": f"demo-year-{number}-{n}",
                         "incident_id": incident_id,
                         "user_id": user_id,

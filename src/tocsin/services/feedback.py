@@ -1,7 +1,8 @@
 """Participants' feedback after an incident: a short survey per person.
 
 When an incident is resolved, a `feedback_invite` timer sends each participant
-a link of their own, signed with HMAC-SHA256 under the secret key and valid
+(added as one, or who acted on its timeline: acknowledged, resolved, wrote a
+note) a link of their own, signed with HMAC-SHA256 under the secret key and valid
 for 30 days; the link is the credential, so the survey needs no login. Each
 person answers once, signed or anonymously: the row keeps an HMAC of their id
 (to refuse a second answer) and their id only if they chose to sign.
@@ -29,7 +30,7 @@ from tocsin.digits import plain_digits
 from tocsin.domain.access import Actor
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tocsin.postmortem_schemas import FeedbackRead, FeedbackSummary
-from tocsin.services import notices, participants
+from tocsin.services import notices
 from tocsin.services.context import Context
 from tocsin.services.incident_scope import MAX_ID, checked_text, visible_incident
 from tocsin.services.records import add_timeline, audit
@@ -187,15 +188,7 @@ def answers_in(
         .where(FeedbackAnswer.incident_id.in_(incident_ids))
         .order_by(FeedbackAnswer.answered_at, FeedbackAnswer.id)
     ).all()
-    people = len(
-        set(
-            session.scalars(
-                select(IncidentParticipant.user_id).where(
-                    IncidentParticipant.incident_id.in_(incident_ids)
-                )
-            )
-        )
-    )
+    people = len(_took_part(session, incident_ids))
     reads = [
         FeedbackRead(
             respondent=row.user.name if row.user else None,
@@ -262,10 +255,14 @@ def invite(
         )
         for user_id in data.get("user_ids", [])
     }
-    people = [
-        p.user for p in participants.of_incident(session, incident.id)
-        if p.user.id not in invited
-    ]  # fmt: skip
+    wanted = _took_part(session, [incident.id]) - invited
+    people = list(
+        session.scalars(
+            select(User)
+            .where(User.id.in_(sorted(wanted)), User.active)
+            .order_by(User.id)
+        )
+    )
     if not people:
         return
 
@@ -297,6 +294,30 @@ def invite(
         message=f"Feedback survey sent to {len(people)} participant(s)",
         user_ids=[p.id for p in people],
     )
+
+
+def _took_part(session: Session, incident_ids: list[int]) -> set[int]:
+    """Who took part in the incidents: their participants, and whoever acted
+    on a timeline (acknowledged, resolved, wrote a note) without being added
+    as one, as a postmortem's participants line counts them."""
+    people = set(
+        session.scalars(
+            select(IncidentParticipant.user_id).where(
+                IncidentParticipant.incident_id.in_(incident_ids)
+            )
+        )
+    )
+    people.update(
+        session.scalars(
+            select(TimelineEntry.actor_user_id)
+            .where(
+                TimelineEntry.incident_id.in_(incident_ids),
+                TimelineEntry.actor_user_id.is_not(None),
+            )
+            .distinct()
+        )
+    )
+    return people
 
 
 def _parties(session: Session, incident_id: int, user_id: int) -> tuple[Incident, User]:

@@ -16,7 +16,7 @@ import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -194,6 +194,14 @@ def compute(ctx: Context, actor: Actor, where: InsightFilter) -> Insights:
     the filter, among those the actor may see. Raises NotFound for an unknown
     team or service and InvalidInput for an unknown severity or a bad period."""
     require_role(actor, Role.VIEWER)
+    # The weeks of the period and the schedules rendered over it are wall-clock
+    # arithmetic that overflows near year 1 or 9999: keep to the years a
+    # schedule can be rendered in.
+    where = replace(
+        where,
+        since=schedule_rules.check_instant(where.since, "the period's start"),
+        until=schedule_rules.check_instant(where.until, "the period's end"),
+    )
     if where.until <= where.since:
         raise InvalidInput("the period must end after it starts")
     if where.until - where.since > timedelta(days=MAX_DAYS):
@@ -366,10 +374,15 @@ def _on_call(
     every schedule of the chosen (or visible) teams."""
     pages: Counter[int] = Counter()
     nights: Counter[int] = Counter()
+    # Only pages: notices about an incident (a survey link, a role or a task)
+    # are queued to the same people but ask nobody to get up.
     sent = session.execute(
         select(OutboxMessage.user_id, OutboxMessage.created_at, User.time_zone)
         .join(User, User.id == OutboxMessage.user_id)
-        .where(OutboxMessage.incident_id.in_(ids.scalar_subquery()))
+        .where(
+            OutboxMessage.incident_id.in_(ids.scalar_subquery()),
+            OutboxMessage.payload["kind"].as_string() == "page",
+        )
     )
     for user_id, created_at, zone in sent:
         if user_id is None:  # the join already leaves these out
@@ -485,6 +498,17 @@ def incident_metrics(
         )
         for row in rows
     ]
+
+
+def incident_times(session: Session, incident: Incident) -> rules.IncidentTimes:
+    """One incident's times by the same rules (a postmortem draft's summary),
+    so the draft and the figures beside it agree."""
+    events = _events(session, select(Incident.id).where(Incident.id == incident.id))
+    return rules.incident_times(
+        incident.created_at,
+        events.get(incident.id, []),
+        declared_at=incident.declared_at,
+    )
 
 
 def _feedback(session: Session, ids: AnySelect) -> FeedbackAggregateRead:

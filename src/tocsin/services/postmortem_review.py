@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tocsin.domain import postmortems as rules
-from tocsin.domain.access import Actor, Role, require_role
+from tocsin.domain.access import Actor, Role, can_see_team, require_role
 from tocsin.errors import Conflict, Forbidden, InvalidInput
 from tocsin.postmortem_schemas import PostmortemRead
 from tocsin.services import notices
@@ -24,6 +24,7 @@ from tocsin.services.context import Context
 from tocsin.services.incident_scope import MAX_ID, checked_text, is_manager
 from tocsin.services.postmortems import arm_due, locked, read_in
 from tocsin.services.records import add_timeline, audit
+from tocsin.services.users import actor_for
 from tocsin.store.models import (
     Incident,
     Postmortem,
@@ -41,7 +42,7 @@ def submit(
     ctx: Context, actor: Actor, postmortem_id: int, reviewer_ids: Sequence[int]
 ) -> PostmortemRead:
     """Send a draft for review by these people (1 to 20 active responders or
-    more); each is told."""
+    more who can see the postmortem's team); each is told."""
     require_role(actor, Role.RESPONDER)
     wanted = list(dict.fromkeys(reviewer_ids))
     if not 1 <= len(wanted) <= MAX_REVIEWERS:
@@ -50,7 +51,9 @@ def submit(
     with ctx.db.write() as session:
         postmortem = locked(session, actor, postmortem_id)
         rules.check_move(postmortem.status, rules.PostmortemStatus.IN_REVIEW)
-        reviewers = [_reviewer(session, user_id) for user_id in wanted]
+        reviewers = [
+            _reviewer(session, user_id, postmortem.team_id) for user_id in wanted
+        ]
 
         now = ctx.clock.now()
         postmortem.reviewers = [
@@ -170,12 +173,18 @@ def reopen(ctx: Context, actor: Actor, postmortem_id: int) -> PostmortemRead:
         return read_in(session, postmortem.id, now)
 
 
-def _reviewer(session: Session, user_id: int) -> User:
+def _reviewer(session: Session, user_id: int, team_id: int | None) -> User:
+    """An active responder (or more) who can see the postmortem: anyone else
+    would be sent a link to a 404 and could never approve."""
     user = session.get(User, user_id) if 0 < user_id <= MAX_ID else None
     if user is None or not user.active:
         raise InvalidInput(f"no active user with id {user_id}")
     if user.role == Role.VIEWER:
         raise InvalidInput(f"{user.name} is a viewer and cannot review")
+    if not can_see_team(actor_for(session, user, kind="user"), team_id):
+        raise InvalidInput(
+            f"{user.name} cannot see this postmortem: they are not in its team"
+        )
     return user
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 
 from markupsafe import Markup
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tocsin import charts, markdown
@@ -35,6 +36,7 @@ from tocsin.services.incident_scope import (
     MAX_ID,
     checked_line,
     checked_text,
+    locked_incident,
     visible_incident,
 )
 from tocsin.services.records import add_timeline, audit
@@ -99,36 +101,43 @@ def save_template(
     name = checked_line(name, "a template name", 100)
     guidance = _checked_sections(sections)
 
-    with ctx.db.write() as session:
-        now = ctx.clock.now()
-        row = session.scalar(
-            select(PostmortemTemplate).where(PostmortemTemplate.name == name)
-        )
-        if row is not None and new:
-            raise Conflict(f"there is already a postmortem template named {name!r}")
-        if row is None:
-            row = PostmortemTemplate(name=name, created_at=now, updated_at=now)
-            session.add(row)
-        row.sections = {key: guidance.get(key, "") for key in rules.SECTION_KEYS}
-        row.updated_at = now
-        if is_default:
-            for other in session.scalars(
-                select(PostmortemTemplate).where(PostmortemTemplate.is_default)
-            ):
-                other.is_default = False
-        row.is_default = is_default
-        session.flush()
-        audit(
-            session,
-            actor,
-            at=now,
-            action="postmortem.template_save",
-            object_type="postmortem_template",
-            object_id=row.id,
-            name=name,
-            is_default=is_default,
-        )
-        return _template_read(row)
+    try:
+        with ctx.db.write() as session:
+            now = ctx.clock.now()
+            row = session.scalar(
+                select(PostmortemTemplate).where(PostmortemTemplate.name == name)
+            )
+            if row is not None and new:
+                raise Conflict(f"there is already a postmortem template named {name!r}")
+            if row is None:
+                row = PostmortemTemplate(name=name, created_at=now, updated_at=now)
+                session.add(row)
+            row.sections = {key: guidance.get(key, "") for key in rules.SECTION_KEYS}
+            row.updated_at = now
+            if is_default:
+                for other in session.scalars(
+                    select(PostmortemTemplate).where(PostmortemTemplate.is_default)
+                ):
+                    other.is_default = False
+            row.is_default = is_default
+            session.flush()
+            audit(
+                session,
+                actor,
+                at=now,
+                action="postmortem.template_save",
+                object_type="postmortem_template",
+                object_id=row.id,
+                name=name,
+                is_default=is_default,
+            )
+            return _template_read(row)
+    except IntegrityError:
+        # Another save made the name at the same moment: the unique name
+        # lets one through, and this one changes nothing.
+        raise Conflict(
+            f"there is already a postmortem template named {name!r}"
+        ) from None
 
 
 def _template_read(row: PostmortemTemplate) -> TemplateRead:
@@ -179,7 +188,10 @@ def create(
         title = checked_line(title, "a postmortem title", MAX_TITLE)
 
     with ctx.db.write() as session:
-        incidents = [visible_incident(session, actor, n) for n in wanted]
+        # Row locks, taken in number order so two groups cannot deadlock: a
+        # second start for an incident waits for the first, then sees it.
+        locked = {n: locked_incident(session, actor, n) for n in sorted(wanted)}
+        incidents = [locked[n] for n in wanted]
         for incident in incidents:
             taken = session.scalar(
                 select(PostmortemIncident.postmortem_id).where(
@@ -452,13 +464,15 @@ _EXPORT_CSS = (
 
 def as_markdown(read: PostmortemRead) -> str:
     body = rules.document(read.title, read.sections, read.five_whys)
-    parts = [body.rstrip()]
     facts = [
         f"- Status: {read.status.replace('_', ' ')}",
         f"- Incidents: {', '.join(f'#{n}' for n in read.incident_numbers)}",
         f"- Severity: {read.severity}",
     ]
-    parts.insert(1, "\n".join(facts))
+    # The facts go under the title: after the last section they would read as
+    # part of it.
+    title, _, sections = body.partition("\n\n")
+    parts = [title, "\n".join(facts), sections.rstrip()]
     if read.action_items:
         lines = ["## Action items", ""]
         for item in read.action_items:
@@ -653,6 +667,8 @@ def _checked_sections(sections: dict[str, str]) -> dict[str, str]:
 
 
 def _record(session: Session, incident: Incident) -> rules.IncidentRecord:
+    from tocsin.services.insights import incident_times
+
     pinned_ids = set(
         session.scalars(
             select(IncidentNote.timeline_entry_id).where(
@@ -684,14 +700,17 @@ def _record(session: Session, incident: Incident) -> rules.IncidentRecord:
         people += session.scalars(
             select(User.name).where(User.id.in_(actor_ids)).order_by(User.name)
         )
+    # The times from the timeline, as the metrics read them: the row's
+    # acknowledgement is cleared when the incident triggers again.
+    times = incident_times(session, incident)
     return rules.IncidentRecord(
         number=incident.number,
         title=incident.title,
         severity=incident.severity,
         description=incident.description,
         created_at=incident.created_at,
-        acknowledged_at=incident.acknowledged_at,
-        resolved_at=incident.resolved_at,
+        acknowledged_at=times.acknowledged_at,
+        resolved_at=times.resolved_at,
         customers_affected=incident.customers_affected,
         customers_estimated=incident.customers_affected_estimated,
         business_impact=incident.business_impact,

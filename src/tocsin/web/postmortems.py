@@ -20,7 +20,7 @@ from tocsin import markdown
 from tocsin.api.deps import CtxDep
 from tocsin.api.schemas import MAX_ID
 from tocsin.domain.postmortems import SECTIONS
-from tocsin.errors import InvalidInput
+from tocsin.errors import InvalidInput, NotFound
 from tocsin.services import action_items, feedback, postmortem_review, postmortems
 from tocsin.services.incident_scope import ids_by_name
 from tocsin.web.auth import FormUserDep, UserDep
@@ -111,6 +111,44 @@ def postmortem_view(
         "is_reviewer": any(r.user.id == user.actor.user_id for r in read.reviewers),
     }
     return render(request, "postmortems/view.html", context)
+
+
+# What each download is: the format the service writes and its media type.
+EXPORTS = {
+    "md": ("markdown", "text/markdown; charset=utf-8"),
+    "html": ("html", "text/html; charset=utf-8"),
+    "pdf": ("pdf", "application/pdf"),
+}
+
+
+@router.get("/postmortems/{postmortem_id:int}/export.{kind}")
+def postmortem_export(
+    ctx: CtxDep, user: UserDep, postmortem_id: PmId, kind: str
+) -> Response:
+    """The export the API gives, with the login alone (the page's links). The
+    HTML is an attachment under a policy that loads and runs nothing."""
+    if kind not in EXPORTS:
+        raise NotFound("export as md, html or pdf")
+    fmt, media = EXPORTS[kind]
+    content: str | bytes
+    if fmt == "pdf":
+        content = postmortems.export_pdf(ctx, user.actor, postmortem_id)
+    else:
+        content = postmortems.export(
+            ctx, user.actor, postmortem_id, "html" if fmt == "html" else "markdown"
+        )
+
+    return Response(
+        content,
+        media_type=media,
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="postmortem-{postmortem_id}.{kind}"'
+            ),
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 @router.get("/postmortems/{postmortem_id:int}/edit")

@@ -186,3 +186,21 @@ def test_a_cleared_owner_and_reopened_item(
 
     again = action_items.update(ctx, crew.ann, item.id, status="open")
     assert (again.status, again.closed_at) == ("open", None)
+
+
+def test_an_owner_must_be_able_to_see_the_item(ctx: Context, crew: Crew) -> None:
+    """Olga responds for Data, not Ops: she could not open Ops' postmortem or
+    close its items, so she is refused as an owner, on create and on update."""
+    pm = _postmortem(ctx, crew)
+
+    with pytest.raises(InvalidInput, match="Olga"):
+        action_items.create(
+            ctx, crew.ann, pm, title="x", kind="detect", owner_id=crew.olga_user.id
+        )
+    item = action_items.create(ctx, crew.ann, pm, title="y", kind="detect")
+    with pytest.raises(InvalidInput, match="Olga"):
+        action_items.update(ctx, crew.ann, item.id, owner_id=crew.olga_user.id)
+
+    assert action_items.get(ctx, crew.ann, item.id).owner is None
+    assert [i.title for i in action_items.list_all(ctx, crew.ann)] == ["y"]
+    assert outbox(ctx, "action_item_assigned") == []

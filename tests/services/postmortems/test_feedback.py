@@ -109,3 +109,33 @@ def test_forged_expired_and_bad_answers_are_refused(
     clock.advance(days=-31)
     assert feedback.answers(ctx, crew.ann, crew.number)[1].answers == 0
     assert not feedback.survey(ctx, token).answered
+
+
+def test_whoever_acknowledged_or_resolved_is_asked_too(
+    ctx: Context, crew: Crew
+) -> None:
+    """Ann acknowledges and Bob resolves without being added as participants:
+    both took part, as the postmortem's participants line says, so both are
+    asked and both count in the summary."""
+    incidents.acknowledge(ctx, crew.ann, crew.number)
+    incidents.resolve(ctx, crew.bob, crew.number)
+    run_worker(ctx)
+
+    asked = sorted(m.recipient for m in outbox(ctx, "feedback_survey"))
+    assert asked == ["ann@example.com", "bob@example.com"]
+    _, summary = feedback.answers(ctx, crew.ann, crew.number)
+    assert summary.participants == 2
+
+
+def test_a_sent_survey_is_not_called_a_page_on_the_timeline(
+    ctx: Context, crew: Crew
+) -> None:
+    """The timeline (and so a postmortem's) must not show pages sent after
+    the resolution: a survey link leaving is a notice."""
+    _resolved_with_participants(ctx, crew)
+
+    said = [entry.message for entry in timeline(ctx, "page_sent")]
+    surveys = [m for m in said if "survey" in m]
+    assert len(surveys) == 2
+    assert all(m.startswith("Notice (feedback survey) sent to ") for m in surveys)
+    assert not any(m.startswith("Page sent to ") and "survey" in m for m in said)

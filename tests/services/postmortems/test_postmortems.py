@@ -3,7 +3,9 @@ exported safely, and reminded of when overdue."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from types import ModuleType
 
 import pytest
 
@@ -53,6 +55,28 @@ def test_a_draft_is_prefilled_from_the_incident_record(
     assert timeline(ctx, "postmortem_started")
 
 
+def test_the_prefilled_times_follow_the_metrics_rules(
+    ctx: Context, crew: Crew, clock: ManualClock
+) -> None:
+    """Reassigning clears the incident's acknowledgement, but the draft, like
+    the metrics table beside it (docs/metrics.md), counts the first one."""
+    clock.advance(minutes=4)
+    incidents.acknowledge(ctx, crew.ann, crew.number)
+    clock.advance(minutes=2)
+    incidents.reassign(ctx, crew.ann, crew.number, crew.bob_user.id)
+    clock.advance(minutes=10)
+    incidents.acknowledge(ctx, crew.bob, crew.number)
+    clock.advance(minutes=14)
+    incidents.resolve(ctx, crew.bob, crew.number)
+
+    draft = postmortems.create(ctx, crew.ann, [crew.number])
+
+    assert "Time to acknowledge: 4m" in draft.sections["summary"]
+    assert "Time to resolve: 30m" in draft.sections["summary"]
+    table = postmortems.export(ctx, crew.ann, draft.id, "markdown")
+    assert f"| #{crew.number} | 4 | 30 | 30 |" in table
+
+
 def test_the_due_date_follows_the_worst_severity(
     ctx: Context, crew: Crew, clock: ManualClock
 ) -> None:
@@ -79,6 +103,24 @@ def test_one_postmortem_covers_a_group_and_an_incident_has_only_one(
     assert f"#{other}" in draft.sections["timeline"]
     with pytest.raises(Conflict):
         postmortems.create(ctx, crew.bob, [other])
+
+
+def test_parallel_starts_make_one_postmortem(ctx: Context, crew: Crew) -> None:
+    """Eight people start the incident's postmortem at once: one draft, and
+    every other start is a Conflict, never a database error."""
+
+    def start(_: int) -> str:
+        try:
+            postmortems.create(ctx, crew.ann, [crew.number])
+        except Conflict:
+            return "conflict"
+        return "created"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(start, range(8)))
+
+    assert sorted(outcomes) == ["conflict"] * 7 + ["created"]
+    assert len(postmortems.list_postmortems(ctx, crew.ann)) == 1
 
 
 def test_who_may_write_and_see_a_postmortem(ctx: Context, crew: Crew) -> None:
@@ -117,6 +159,21 @@ def test_sections_and_five_whys_are_edited_and_exported(
     document = postmortems.export(ctx, crew.vic, draft.id, "markdown")
     assert "## Lessons\n\nAlert on disk growth" in document
     assert "2. Why? Logs were not rotated" in document
+
+
+def test_the_facts_follow_the_title_not_the_last_section(
+    ctx: Context, crew: Crew
+) -> None:
+    """Status, incidents and severity head the document, so they do not read
+    as part of the lessons (the last section)."""
+    draft = postmortems.create(ctx, crew.ann, [crew.number])
+    postmortems.update(ctx, crew.ann, draft.id, sections={"lessons": "Rotate logs"})
+
+    text = postmortems.export(ctx, crew.ann, draft.id, "markdown")
+
+    assert text.startswith(f"# {draft.title}\n\n- Status: draft\n")
+    assert text.index("- Severity: sev1") < text.index("## Summary")
+    assert "Rotate logs\n\n## " in text
 
 
 def test_bad_edits_change_nothing(ctx: Context, crew: Crew) -> None:
@@ -209,11 +266,10 @@ def test_an_incident_shows_its_postmortem(ctx: Context, crew: Crew) -> None:
 
 
 def test_the_pdf_export_renders_and_fetches_nothing(
-    ctx: Context, crew: Crew, monkeypatch: pytest.MonkeyPatch
+    ctx: Context, crew: Crew, monkeypatch: pytest.MonkeyPatch, weasyprint: ModuleType
 ) -> None:
     """With WeasyPrint installed the export is a PDF, and a URL in the page is
     handed to the refusing fetcher rather than requested."""
-    weasyprint = pytest.importorskip("weasyprint")
     draft = postmortems.create(ctx, crew.ann, [crew.number])
     postmortems.update(
         ctx, crew.ann, draft.id, sections={"lessons": "[tracker](http://127.0.0.1:9/)"}
@@ -280,3 +336,24 @@ def test_a_template_saved_as_new_does_not_replace_one_of_its_name(
 
     named = {t.name: t for t in postmortems.list_templates(ctx, SYSTEM)}
     assert named["short"].sections["summary"] == "second"
+
+
+def test_parallel_template_saves_keep_one_template(ctx: Context) -> None:
+    """Eight admins save a template of one name at once: one row, and a save
+    as new that loses the race is a Conflict, never a database error."""
+
+    def save(i: int) -> str:
+        try:
+            postmortems.save_template(
+                ctx, SYSTEM, "race", {"summary": str(i)}, new=i % 2 == 0
+            )
+        except Conflict:
+            return "conflict"
+        return "saved"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(save, range(8)))
+
+    assert "saved" in outcomes
+    names = [t.name for t in postmortems.list_templates(ctx, SYSTEM)]
+    assert names.count("race") == 1

@@ -111,3 +111,21 @@ def test_moves_out_of_order_and_bad_reviewers_are_refused(
         postmortem_review.submit(ctx, outsider, pm, [crew.bob_user.id])
 
     assert postmortems.get(ctx, crew.ann, pm).status == "draft"
+
+
+def test_a_reviewer_must_be_able_to_see_the_postmortem(
+    ctx: Context, crew: Crew
+) -> None:
+    """Olga responds for Data, not Ops: she could neither open nor approve
+    Ops' postmortem, so she is refused as a reviewer and told nothing."""
+    pm = postmortems.create(ctx, crew.ann, [crew.number]).id
+
+    with pytest.raises(InvalidInput, match="Olga"):
+        postmortem_review.submit(
+            ctx, crew.ann, pm, [crew.bob_user.id, crew.olga_user.id]
+        )
+
+    assert postmortems.get(ctx, crew.ann, pm).status == "draft"
+    assert outbox(ctx, "postmortem_review") == []
+    # An admin sees every team, so may review any postmortem.
+    postmortem_review.submit(ctx, crew.ann, pm, [crew.adam.user_id or 0])
