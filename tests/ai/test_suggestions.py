@@ -3,14 +3,17 @@ overriding, the report, and a failing model that leaves the rules to answer."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from tests.builders import actor_of, make_integration, make_service, make_user, trigger
+from tests.e2e.harness import wait_for
 from tocsin.clock import ManualClock
 from tocsin.domain.access import SYSTEM, Actor
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tocsin.services import alerts, incidents, suggestions, triage
+from tocsin.services import alerts, incident_triage, incidents, suggestions, triage
 from tocsin.services.context import Context
 from tocsin.store.models import AiModel, AuditRecord, Incident, TimelineEntry, Timer
 
@@ -233,3 +236,43 @@ def test_evaluate_uses_the_synthetic_set_until_history_suffices(
     assert source == "synthetic"
     assert result.model.accuracy > result.rules.accuracy
     assert result.model.count == suggestions.SYNTHETIC_EXAMPLES // 4
+
+
+def test_two_first_reads_at_once_store_one_set(
+    ctx: Context, ann: Actor, checkout: None
+) -> None:
+    """While one first read is storing the suggestions (not yet committed),
+    a second waits for it and returns the same ones, not a 500 from the
+    unique (incident, field) pair."""
+    if ctx.db.is_sqlite:
+        pytest.skip("SQLite runs one write transaction at a time")
+    number = _open(ctx, "Checkout is down", "race")
+    outcome: list[object] = []
+
+    def read_too() -> None:
+        try:
+            outcome.append(suggestions.suggestions(ctx, ann, number))
+        except Exception as error:
+            outcome.append(error)
+
+    # The first read, as suggestions() makes it: the incident's row locked.
+    with ctx.db.write() as session:
+        incident = incident_triage.locked(session, ann, number)
+        first = suggestions._views(
+            incident, suggestions._compute(session, ctx, incident)
+        )
+        other = threading.Thread(target=read_too)
+        other.start()
+        wait_for(lambda: _lock_waiters(ctx), what="the second read to wait")
+    other.join(timeout=30)
+
+    assert outcome == [first]
+
+
+def _lock_waiters(ctx: Context) -> int:
+    with ctx.db.read() as session:
+        query = text(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        return int(session.scalar(query) or 0)

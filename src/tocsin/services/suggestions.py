@@ -324,8 +324,10 @@ def suggestions(ctx: Context, actor: Actor, number: int) -> list[SuggestionView]
         if stored:
             return _views(incident, stored)
 
+    # The incident's row lock makes a second first read wait for this one and
+    # then find its rows, instead of failing on the unique (incident, field).
     with ctx.db.write() as session:
-        incident = visible_incident(session, actor, number)
+        incident = incident_triage.locked(session, actor, number)
         stored = _stored(session, incident.id)
         if not stored:
             stored = _compute(session, ctx, incident)
