@@ -12,6 +12,7 @@ from tests.builders import actor_of, make_integration, make_service, make_user, 
 from tests.e2e.harness import wait_for
 from tocsin.clock import ManualClock
 from tocsin.domain.access import SYSTEM, Actor
+from tocsin.engine.worker import Worker
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tocsin.services import alerts, incident_triage, incidents, suggestions, triage
 from tocsin.services.context import Context
@@ -213,8 +214,6 @@ def test_the_worker_retrains_on_its_timer(
     ctx: Context, clock: ManualClock, admin: Actor, checkout: None
 ) -> None:
     """The retraining timer stores a new model and queues the next one."""
-    from tocsin.engine.worker import Worker
-
     suggestions.train(ctx, admin)
     clock.advance(hours=ctx.settings.ai_retrain_hours + 1)
 
@@ -222,6 +221,58 @@ def test_the_worker_retrains_on_its_timer(
 
     with ctx.db.read() as session:
         assert len(session.scalars(select(AiModel)).all()) == 2
+        [due] = session.scalars(select(Timer.due_at).where(Timer.kind == "ai_retrain"))
+    assert due > clock.now()
+
+
+def test_intake_goes_on_while_the_worker_retrains(
+    ctx: Context, clock: ManualClock, admin: Actor, checkout: None
+) -> None:
+    """The worker trains outside any write transaction: on SQLite one would
+    hold the only writer, and an alert arriving meanwhile would wait for the
+    whole training."""
+    suggestions.train(ctx, admin)
+    clock.advance(hours=ctx.settings.ai_retrain_hours + 1)
+    fit = suggestions._fit
+    stored: list[int] = []
+
+    def fit_while_an_alert_arrives(*args: object) -> object:
+        alert = threading.Thread(
+            target=lambda: stored.append(_open(ctx, "Checkout is down", "during"))
+        )
+        alert.start()
+        alert.join(timeout=5)
+        return fit(*args)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(suggestions, "_fit", fit_while_an_alert_arrives)
+        Worker(ctx).run_once()
+
+    assert len(stored) == 1
+    with ctx.db.read() as session:
+        assert len(session.scalars(select(AiModel)).all()) == 2
+
+
+def test_a_failed_retraining_is_logged_and_the_next_one_queued(
+    ctx: Context,
+    clock: ManualClock,
+    admin: Actor,
+    checkout: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    suggestions.train(ctx, admin)
+    clock.advance(hours=ctx.settings.ai_retrain_hours + 1)
+
+    def broken(*args: object) -> object:
+        raise ValueError("the fit failed")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(suggestions, "_fit", broken)
+        Worker(ctx).run_once()
+
+    assert "scheduled retraining failed" in caplog.text
+    with ctx.db.read() as session:
+        assert len(session.scalars(select(AiModel)).all()) == 1
         [due] = session.scalars(select(Timer.due_at).where(Timer.kind == "ai_retrain"))
     assert due > clock.now()
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from tocsin.ai import model as learned
@@ -558,14 +558,28 @@ def schedule_retrain(session: Session, ctx: Context) -> None:
 def on_retrain(
     session: Session, ctx: Context, timer: Timer, incident: Incident | None
 ) -> None:
-    """The worker's retraining: train, store, and queue the next one (the
-    worker deletes this timer). Safe to run twice: a second run stores one
-    more, equally good, model."""
-    past = history(session)
-    _store(session, ctx, SYSTEM, _fit(ctx, past, None), len(past))
+    """The worker's retraining: queue the next one (the worker deletes this
+    timer), then train once this transaction has committed. Training inside it
+    would hold SQLite's one writer, and intake with it, for the whole fit."""
     hours = ctx.settings.ai_retrain_hours
     if hours:
         now = ctx.clock.now()
         session.add(
             Timer(kind=RETRAIN, due_at=now + timedelta(hours=hours), created_at=now)
         )
+    event.listen(session, "after_commit", lambda _: retrain(ctx), once=True)
+
+
+def retrain(ctx: Context) -> None:
+    """Train and store a model as the worker, outside any write transaction
+    but the short one that stores it. A failure is logged and the model in use
+    stays; the next retraining is already queued. Safe to run twice: a second
+    run stores one more, equally good, model."""
+    try:
+        with ctx.db.read() as session:
+            past = history(session)
+        fitted = _fit(ctx, past, None)
+        with ctx.db.write() as session:
+            _store(session, ctx, SYSTEM, fitted, len(past))
+    except Exception:
+        log.exception("scheduled retraining failed; the model in use stays")
