@@ -3,6 +3,7 @@ overriding, the report, and a failing model that leaves the rules to answer."""
 
 from __future__ import annotations
 
+import pickle
 import threading
 
 import pytest
@@ -204,6 +205,52 @@ def test_a_broken_model_leaves_the_rules_to_answer(
         session.scalars(select(AiModel)).one().artefact = b"garbage"
     suggestions._loaded.clear()
     number = _open(ctx, "Checkout is down", "h")
+
+    found = {s.field: s for s in suggestions.suggestions(ctx, ann, number)}
+
+    assert found["severity"].source == "rules"
+
+
+RAN: list[str] = []
+
+
+def _ran() -> None:
+    RAN.append("code in a planted artefact")
+
+
+class _Planted:
+    """Unpickling this calls `_ran`, as a hostile artefact would run a shell."""
+
+    def __reduce__(self) -> tuple[object, tuple[()]]:
+        return _ran, ()
+
+
+def test_a_planted_artefact_is_never_unpickled(
+    ctx: Context, admin: Actor, ann: Actor, checkout: None
+) -> None:
+    """Someone who can write to the database but lacks the secret key plants
+    a pickle: it is refused before it is read, and the rules answer."""
+    RAN.clear()
+    suggestions.train(ctx, admin)
+    with ctx.db.write() as session:
+        row = session.scalars(select(AiModel)).one()
+        row.artefact = pickle.dumps(_Planted())
+    suggestions._loaded.clear()
+    number = _open(ctx, "Checkout is down", "planted")
+
+    found = {s.field: s for s in suggestions.suggestions(ctx, ann, number)}
+
+    assert RAN == []
+    assert found["severity"].source == "rules"
+
+
+def test_a_model_signed_with_another_key_is_refused(
+    ctx: Context, admin: Actor, ann: Actor, checkout: None
+) -> None:
+    suggestions.train(ctx, admin)
+    suggestions._loaded.clear()
+    ctx.settings.secret_key = "another installation's key"
+    number = _open(ctx, "Checkout is down", "other-key")
 
     found = {s.field: s for s in suggestions.suggestions(ctx, ann, number)}
 

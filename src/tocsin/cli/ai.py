@@ -105,7 +105,7 @@ def suggest(
             raise InvalidInput("the title cannot be empty")
         facts = IncidentFacts(title, description, service=service, source="manual")
         with ctx.db.read() as session:
-            found, _ = suggestions.suggest(session, facts)
+            found, _ = suggestions.suggest(ctx, session, facts)
 
     for item in found.values():
         console.print(

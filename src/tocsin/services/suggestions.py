@@ -15,6 +15,8 @@ model trained at all, the rules answer. Each suggestion names its source.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -199,7 +201,7 @@ def _store(
         examples=trained.examples,
         history=history_size,
         fields=sorted(trained.fields),
-        artefact=trained.dump(),
+        artefact=trained.dump(artefact_key(ctx)),
         created_at=now,
     )
     session.add(row)
@@ -263,14 +265,21 @@ def evaluate(
     return result, source
 
 
-def _model(session: Session) -> tuple[int, TriageModel] | None:
+def artefact_key(ctx: Context) -> bytes:
+    """Signs stored models: derived from the secret key, so a model row is
+    trusted only when it was written by a process holding that key."""
+    secret = ctx.settings.effective_secret_key().encode()
+    return hmac.new(secret, b"tocsin.ai.model", hashlib.sha256).digest()
+
+
+def _model(session: Session, signing: bytes) -> tuple[int, TriageModel] | None:
     row_id = session.scalar(select(func.max(AiModel.id)))
     if row_id is None:
         return None
     key = _key(session, row_id)
     if key not in _loaded:
         artefact = session.scalar(select(AiModel.artefact).where(AiModel.id == row_id))
-        _remember(key, TriageModel.load(bytes(artefact or b"")))
+        _remember(key, TriageModel.load(bytes(artefact or b""), signing))
     return row_id, _loaded[key]
 
 
@@ -278,7 +287,7 @@ def _model(session: Session) -> tuple[int, TriageModel] | None:
 
 
 def suggest(
-    session: Session, facts: IncidentFacts
+    ctx: Context, session: Session, facts: IncidentFacts
 ) -> tuple[dict[str, Suggestion], int | None]:
     """Suggestions for `facts` and the model id they came from (None: rules).
 
@@ -290,7 +299,7 @@ def suggest(
     found = rules.suggest(facts, services)
     model_id = None
     try:
-        loaded = _model(session)
+        loaded = _model(session, artefact_key(ctx))
         if loaded is not None:
             model_id, model = loaded
             found.update(model.suggest(facts))
@@ -335,7 +344,7 @@ def suggestions(ctx: Context, actor: Actor, number: int) -> list[SuggestionView]
 
 
 def _compute(session: Session, ctx: Context, incident: Incident) -> list[AiSuggestion]:
-    found, model_id = suggest(session, facts_of(session, incident))
+    found, model_id = suggest(ctx, session, facts_of(session, incident))
     schedule_retrain(session, ctx)
     now = ctx.clock.now()
     rows = [
