@@ -170,12 +170,29 @@ def test_bad_decisions_change_nothing(ctx: Context, ann: Actor, checkout: None) 
         suggestions.decide(ctx, ann, number, "colour")
     with pytest.raises(InvalidInput):
         suggestions.decide(ctx, ann, number, "severity", value="sev9")
+    with pytest.raises(InvalidInput):
+        suggestions.decide(ctx, ann, number, "incident_type", value="no-such-type")
 
-    [severity] = [
-        s for s in suggestions.suggestions(ctx, ann, number) if s.field == "severity"
+    found = {s.field: s for s in suggestions.suggestions(ctx, ann, number)}
+    assert found["severity"].outcome == "pending"
+    assert found["severity"].current == "sev3"
+    assert found["incident_type"].outcome == "pending"
+
+
+def test_a_service_override_names_a_service_that_exists(
+    ctx: Context, ann: Actor, checkout: None
+) -> None:
+    number = _open(ctx, "search is down too", "s")
+    [service] = [
+        s for s in suggestions.suggestions(ctx, ann, number) if s.field == "service"
     ]
-    assert severity.outcome == "pending"
-    assert severity.current == "sev3"
+    assert service.value == "search"
+
+    with pytest.raises(InvalidInput):
+        suggestions.decide(ctx, ann, number, "service", value="nowhere\x00")
+    decided = suggestions.decide(ctx, ann, number, "service", value="checkout")
+
+    assert (decided.outcome, decided.chosen) == ("overridden", "checkout")
 
 
 def test_other_teams_and_viewers_are_refused(

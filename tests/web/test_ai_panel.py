@@ -37,6 +37,7 @@ def test_accept_and_override_through_the_forms(
     """Accept with the CSRF token is recorded; an override keeps its value;
     without the token nothing changes."""
     triage.create_type(ctx, SYSTEM, key="outage", name="Outage")
+    triage.create_type(ctx, SYSTEM, key="security", name="Security")
     number = open_incident(ctx, world.checkout, "k", "Checkout is down")
     token = log_in(client, world.ann.email)
     client.get(f"/incidents/{number}/suggestions")

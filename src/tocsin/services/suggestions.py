@@ -307,22 +307,28 @@ def suggest(
         log.exception("triage model failed; the rules answer instead")
         model_id = None
 
-    return _known(session, found, services), model_id
+    return _known(session, found), model_id
 
 
-def _known(
-    session: Session, found: dict[str, Suggestion], services: list[str]
-) -> dict[str, Suggestion]:
+def _known(session: Session, found: dict[str, Suggestion]) -> dict[str, Suggestion]:
     """Only values that exist here: a severity level, an active incident type,
     a service."""
-    severities = set(load_scales(session).keys(Scale.SEVERITY))
-    types = set(session.scalars(select(IncidentType.key)))
-    allowed = {"severity": severities, "incident_type": types, "service": services}
+    allowed = {name: _values(session, name) for name in found}
     return {
         name: suggestion
         for name, suggestion in found.items()
         if suggestion.value in allowed[name]
     }
+
+
+def _values(session: Session, field: str) -> set[str]:
+    """What `field` may hold here: severity levels, incident type keys or
+    service names."""
+    if field == "severity":
+        return set(load_scales(session).keys(Scale.SEVERITY))
+    if field == "incident_type":
+        return set(session.scalars(select(IncidentType.key)))
+    return set(session.scalars(select(Service.name)))
 
 
 def suggestions(ctx: Context, actor: Actor, number: int) -> list[SuggestionView]:
@@ -440,6 +446,11 @@ def decide(
         chosen = row.value if value is None else value.strip()
         if not chosen:
             raise InvalidInput("an override needs a value")
+        if field != "severity" and chosen not in _values(session, field):
+            # A severity is checked as it is set; the others are recorded only,
+            # so an override must name something that exists to be judged.
+            name = field.replace("_", " ")
+            raise InvalidInput(f"there is no {name} {chosen!r} to choose")
         outcome = "accepted" if chosen == row.value else "overridden"
         if field == "severity":
             _apply_severity(session, ctx, incident, actor, chosen, outcome)
