@@ -16,6 +16,7 @@ from tocsin.domain.access import Actor
 from tocsin.errors import InvalidInput
 from tocsin.services import alerts, drafts, incidents
 from tocsin.services.context import Context
+from tocsin.services.records import add_timeline
 from tocsin.store.models import Incident
 
 ANSWER = {"choices": [{"message": {"role": "assistant", "content": "All good."}}]}
@@ -67,6 +68,30 @@ def test_without_an_endpoint_the_template_drafts(
 
     with pytest.raises(InvalidInput):
         drafts.write(ctx, ann, number, "poem")
+
+
+def test_a_long_timeline_drafts_from_its_latest_entries(
+    ctx: Context, ann: Actor, number: int
+) -> None:
+    """Past the entries a draft reads, the newest are kept, not the oldest:
+    the update's "Latest" is what happened last."""
+    with ctx.db.write() as session:
+        incident = session.scalars(
+            select(Incident).where(Incident.number == number)
+        ).one()
+        for step in range(drafts.MAX_ENTRIES + 5):
+            add_timeline(
+                session,
+                incident,
+                at=ctx.clock.now(),
+                kind="note",
+                message=f"step {step}",
+            )
+
+    written = drafts.write(ctx, ann, number, "update")
+
+    assert f"step {drafts.MAX_ENTRIES + 4}" in written.text
+    assert written.text.index("step 200") < written.text.index("step 204")
 
 
 def test_the_endpoint_writes_from_the_allowed_fields_only(
