@@ -183,7 +183,8 @@ def draft(
     with reported(), opened() as ctx:
         written = drafts.write(ctx, _actor(ctx, as_email), number, kind)
 
-    console.print(plain(written.text))
+    # Printed as written, never wrapped at the terminal's width: it is pasted.
+    console.print(plain(written.text), soft_wrap=True)
     note = f"({written.source}"
     if written.fallback_reason:
         note += f"; endpoint not used: {written.fallback_reason}"
