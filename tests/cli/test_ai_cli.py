@@ -51,6 +51,13 @@ def test_evaluate_prints_scores_and_confusion_matrices(
     assert "rules (rows: answers)" in result.stdout
 
 
+def test_evaluate_refuses_a_negative_seed(tocsin: Run, setup: None) -> None:
+    result = tocsin("ai", "evaluate", "--seed", "-1")
+
+    assert result.exit_code == 1
+    assert "error: seed must be 0 or more" in result.stderr
+
+
 def test_similar_lists_resolved_incidents(
     tocsin: Run, ctx: Context, setup: None
 ) -> None:

@@ -247,6 +247,9 @@ def evaluate(
     require_role(actor, Role.RESPONDER)
     if field not in FIELDS:
         raise InvalidInput(f"field must be one of {', '.join(FIELDS)}")
+    if seed < 0:
+        # NumPy's generator takes no negative seed.
+        raise InvalidInput("seed must be 0 or more")
 
     with ctx.db.read() as session:
         past = history(session)
