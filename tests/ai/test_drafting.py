@@ -130,6 +130,8 @@ def test_allowing_the_timeline_sends_it(
         (Reply(500, b"boom"), "answered 500"),
         (Reply.json({"choices": []}), "has no text"),
         (Reply(200, b"not json", "application/json"), "has no text"),
+        # Nested past Python's recursion limit: json raises RecursionError.
+        (Reply(200, b"[" * 100_000, "application/json"), "has no text"),
     ],
 )
 def test_errors_fall_back_to_the_template(

@@ -159,7 +159,8 @@ def endpoint_draft(settings: Settings, kind: str, facts: Mapping[str, object]) -
 
     try:
         text = response.json()["choices"][0]["message"]["content"]
-    except (ValueError, KeyError, IndexError, TypeError) as error:
+    # RecursionError: JSON nested deeper than Python's decoder goes.
+    except (ValueError, KeyError, IndexError, TypeError, RecursionError) as error:
         raise DraftError("the draft endpoint's answer has no text") from error
     if not isinstance(text, str) or not text.strip():
         raise DraftError("the draft endpoint's answer has no text")
