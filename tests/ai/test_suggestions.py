@@ -7,7 +7,7 @@ import pickle
 import threading
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from tests.builders import actor_of, make_integration, make_service, make_user, trigger
 from tests.e2e.harness import wait_for
@@ -18,6 +18,7 @@ from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tocsin.services import alerts, incident_triage, incidents, suggestions, triage
 from tocsin.services.context import Context
 from tocsin.store.models import AiModel, AuditRecord, Incident, TimelineEntry, Timer
+from tocsin.store.models.triage import IncidentType
 
 
 @pytest.fixture
@@ -114,6 +115,45 @@ def test_enough_history_switches_to_history(
     assert trained.source == "history"
     assert trained.history == 6
     assert "severity" in trained.fields
+
+
+def test_reading_the_history_takes_a_few_statements_not_a_few_per_incident(
+    ctx: Context, checkout: None
+) -> None:
+    """Training reads up to 20,000 incidents: their first alerts and types are
+    read in bulk, and each answer is the one stored."""
+    with ctx.db.write() as session:
+        outage_id = session.scalars(
+            select(IncidentType.id).where(IncidentType.key == "outage")
+        ).one()
+    for i in range(12):
+        number = _open(ctx, f"cart is down {i}", f"bulk{i}", region=f"eu-{i}")
+        with ctx.db.write() as session:
+            row = session.scalars(select(Incident).where(Incident.number == number))
+            row.one().incident_type_id = outage_id if i % 2 else None
+        incidents.resolve(ctx, SYSTEM, number)
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(ctx.db.engine, "before_cursor_execute", count)
+    try:
+        with ctx.db.read() as session:
+            past = suggestions.history(session)
+    finally:
+        event.remove(ctx.db.engine, "before_cursor_execute", count)
+
+    assert len(past) == 12
+    # A fixed few (incidents, their services, types, first alerts, their
+    # integrations), where one per incident made it 29 here.
+    assert len(statements) <= 8
+    newest = past[0]
+    assert newest.facts.title == "cart is down 11"
+    assert newest.facts.labels["region"] == "eu-11"
+    assert newest.facts.source == "alertmanager"
+    assert (newest.incident_type, past[1].incident_type) == ("outage", None)
+    assert newest.service == "checkout"
 
 
 def test_accepting_sets_the_severity_and_is_recorded(
