@@ -4,7 +4,10 @@ an error, a bad answer or a refused host all falling back to the template."""
 
 from __future__ import annotations
 
+import json
+import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -172,6 +175,50 @@ def test_a_timeout_falls_back_to_the_template(
 
     assert written.source == "template"
     assert "failed" in written.fallback_reason
+
+
+@pytest.fixture
+def trickle() -> Iterator[str]:
+    """An endpoint on 127.0.0.1 that answers at once, then sends its body a
+    byte every 0.2 s: no single read waits long, the whole answer does."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    done = threading.Event()
+
+    def serve_one() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            body = json.dumps(ANSWER).encode()
+            connection.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n" % len(body)
+            )
+            for byte in body:
+                if done.wait(0.2):
+                    return
+                connection.sendall(bytes([byte]))
+
+    thread = threading.Thread(target=serve_one, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    done.set()
+    thread.join(timeout=5)
+    listener.close()
+
+
+def test_the_timeout_bounds_the_whole_answer_not_each_read(
+    ctx: Context, ann: Actor, number: int, trickle: str
+) -> None:
+    ctx.settings.ai_draft_url = f"{trickle}/v1"
+    ctx.settings.outbound_allowed_networks = ["127.0.0.1/32"]
+    ctx.settings.ai_draft_timeout = 1
+
+    started = time.monotonic()
+    written = drafts.write(ctx, ann, number, "update")
+
+    assert time.monotonic() - started < 3
+    assert written.source == "template"
+    assert "took longer than" in written.fallback_reason
 
 
 def test_a_host_the_guard_refuses_is_not_reached(
