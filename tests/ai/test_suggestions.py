@@ -381,6 +381,24 @@ def test_a_failed_retraining_is_logged_and_the_next_one_queued(
     assert due > clock.now()
 
 
+def test_two_queued_retrainings_become_one(
+    ctx: Context, clock: ManualClock, admin: Actor, checkout: None
+) -> None:
+    """Two first reads at once on PostgreSQL can each queue a retraining; the
+    next round queues only one again, instead of training twice for ever."""
+    suggestions.train(ctx, admin)
+    with ctx.db.write() as session:
+        now = clock.now()
+        session.add(Timer(kind="ai_retrain", due_at=now, created_at=now))
+    clock.advance(hours=ctx.settings.ai_retrain_hours + 1)
+
+    Worker(ctx).run_once()
+
+    with ctx.db.read() as session:
+        queued = session.scalars(select(Timer).where(Timer.kind == "ai_retrain"))
+        assert len(queued.all()) == 1
+
+
 def test_evaluate_uses_the_synthetic_set_until_history_suffices(
     ctx: Context, ann: Actor, checkout: None
 ) -> None:

@@ -615,7 +615,12 @@ def on_retrain(
     timer), then train once this transaction has committed. Training inside it
     would hold SQLite's one writer, and intake with it, for the whole fit."""
     hours = ctx.settings.ai_retrain_hours
-    if hours:
+    # Another retraining already queued (two first reads at once can each
+    # queue one on PostgreSQL) stands for the next: the two become one.
+    others = session.scalar(
+        select(Timer.id).where(Timer.kind == RETRAIN, Timer.id != timer.id).limit(1)
+    )
+    if hours and others is None:
         now = ctx.clock.now()
         session.add(
             Timer(kind=RETRAIN, due_at=now + timedelta(hours=hours), created_at=now)
