@@ -59,6 +59,30 @@ def test_accept_and_override_through_the_forms(
     assert "Overridden: security." in overridden.text
 
 
+def test_a_refused_override_shows_the_panel_with_the_reason(
+    client: TestClient, ctx: Context, world: World
+) -> None:
+    """htmx swaps a 4xx answer into the panel: it is the panel again, saying
+    why, not a problem body in JSON."""
+    number = open_incident(ctx, world.checkout, "k", "Checkout is down")
+    token = log_in(client, world.ann.email)
+    client.get(f"/incidents/{number}/suggestions")
+
+    refused = client.post(
+        f"/incidents/{number}/suggestions/severity",
+        data={"csrf_token": token, "value": "<b>sev9</b>"},
+        headers={"HX-Request": "true"},
+    )
+
+    assert refused.status_code == 400
+    assert refused.headers["content-type"].startswith("text/html")
+    assert 'role="alert"' in refused.text
+    assert "&lt;b&gt;sev9&lt;/b&gt;" in refused.text
+    assert "<b>sev9</b>" not in refused.text
+    assert 'id="ai-heading"' in refused.text
+    assert "Override</button>" in refused.text
+
+
 def test_viewers_see_no_buttons_and_other_teams_nothing(
     client: TestClient, ctx: Context, world: World
 ) -> None:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
 from tocsin.api.deps import CtxDep
+from tocsin.errors import Conflict, InvalidInput
 from tocsin.services import suggestions
 from tocsin.web.auth import FormUserDep, UserDep, WebUser, is_htmx
 from tocsin.web.templating import render
@@ -19,12 +20,21 @@ Number = Annotated[int, Path(ge=1, le=2**31 - 1)]
 FieldName = Annotated[str, Path(max_length=20)]
 
 
-def _panel(request: Request, ctx: CtxDep, user: WebUser, number: int) -> Response:
+def _panel(
+    request: Request,
+    ctx: CtxDep,
+    user: WebUser,
+    number: int,
+    *,
+    problem: str = "",
+    status: int = 200,
+) -> Response:
     found = suggestions.suggestions(ctx, user.actor, number)
     return render(
         request,
         "ai/_suggestions.html",
-        {"user": user, "number": number, "suggestions": found},
+        {"user": user, "number": number, "suggestions": found, "problem": problem},
+        status_code=status,
     )
 
 
@@ -42,8 +52,16 @@ def decide(
     field: FieldName,
     value: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    """Accept (no value) or override (a value) the suggestion for `field`."""
-    suggestions.decide(ctx, user.actor, number, field, value=value or None)
+    """Accept (no value) or override (a value) the suggestion for `field`.
+    A refusal inside the panel gives the panel again with the reason: htmx
+    puts the answer in the panel's place."""
+    try:
+        suggestions.decide(ctx, user.actor, number, field, value=value or None)
+    except (InvalidInput, Conflict) as error:
+        if not is_htmx(request):
+            raise
+        status = 409 if isinstance(error, Conflict) else 400
+        return _panel(request, ctx, user, number, problem=error.detail, status=status)
     if is_htmx(request):
         return _panel(request, ctx, user, number)
     return RedirectResponse(f"/incidents/{number}", status_code=303)
