@@ -4,7 +4,10 @@ an error, a bad answer or a refused host all falling back to the template."""
 
 from __future__ import annotations
 
+import json
+import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +19,7 @@ from tocsin.domain.access import Actor
 from tocsin.errors import InvalidInput
 from tocsin.services import alerts, drafts, incidents
 from tocsin.services.context import Context
+from tocsin.services.records import add_timeline
 from tocsin.store.models import Incident
 
 ANSWER = {"choices": [{"message": {"role": "assistant", "content": "All good."}}]}
@@ -69,6 +73,30 @@ def test_without_an_endpoint_the_template_drafts(
         drafts.write(ctx, ann, number, "poem")
 
 
+def test_a_long_timeline_drafts_from_its_latest_entries(
+    ctx: Context, ann: Actor, number: int
+) -> None:
+    """Past the entries a draft reads, the newest are kept, not the oldest:
+    the update's "Latest" is what happened last."""
+    with ctx.db.write() as session:
+        incident = session.scalars(
+            select(Incident).where(Incident.number == number)
+        ).one()
+        for step in range(drafts.MAX_ENTRIES + 5):
+            add_timeline(
+                session,
+                incident,
+                at=ctx.clock.now(),
+                kind="note",
+                message=f"step {step}",
+            )
+
+    written = drafts.write(ctx, ann, number, "update")
+
+    assert f"step {drafts.MAX_ENTRIES + 4}" in written.text
+    assert written.text.index("step 200") < written.text.index("step 204")
+
+
 def test_the_endpoint_writes_from_the_allowed_fields_only(
     ctx: Context, ann: Actor, number: int, server: ProviderServer
 ) -> None:
@@ -105,6 +133,8 @@ def test_allowing_the_timeline_sends_it(
         (Reply(500, b"boom"), "answered 500"),
         (Reply.json({"choices": []}), "has no text"),
         (Reply(200, b"not json", "application/json"), "has no text"),
+        # Nested past Python's recursion limit: json raises RecursionError.
+        (Reply(200, b"[" * 100_000, "application/json"), "has no text"),
     ],
 )
 def test_errors_fall_back_to_the_template(
@@ -145,6 +175,50 @@ def test_a_timeout_falls_back_to_the_template(
 
     assert written.source == "template"
     assert "failed" in written.fallback_reason
+
+
+@pytest.fixture
+def trickle() -> Iterator[str]:
+    """An endpoint on 127.0.0.1 that answers at once, then sends its body a
+    byte every 0.2 s: no single read waits long, the whole answer does."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    done = threading.Event()
+
+    def serve_one() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            body = json.dumps(ANSWER).encode()
+            connection.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n" % len(body)
+            )
+            for byte in body:
+                if done.wait(0.2):
+                    return
+                connection.sendall(bytes([byte]))
+
+    thread = threading.Thread(target=serve_one, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    done.set()
+    thread.join(timeout=5)
+    listener.close()
+
+
+def test_the_timeout_bounds_the_whole_answer_not_each_read(
+    ctx: Context, ann: Actor, number: int, trickle: str
+) -> None:
+    ctx.settings.ai_draft_url = f"{trickle}/v1"
+    ctx.settings.outbound_allowed_networks = ["127.0.0.1/32"]
+    ctx.settings.ai_draft_timeout = 1
+
+    started = time.monotonic()
+    written = drafts.write(ctx, ann, number, "update")
+
+    assert time.monotonic() - started < 3
+    assert written.source == "template"
+    assert "took longer than" in written.fallback_reason
 
 
 def test_a_host_the_guard_refuses_is_not_reached(

@@ -91,11 +91,13 @@ def test_a_model_survives_its_artefact_and_a_bad_one_is_refused() -> None:
     trained = model.train(synthetic.generate(200), "synthetic")
     facts = IncidentFacts("indexer replica lag is growing quickly")
 
-    loaded = TriageModel.load(trained.dump())
+    loaded = TriageModel.load(trained.dump(b"key"), b"key")
 
     assert loaded.suggest(facts) == trained.suggest(facts)
     with pytest.raises(ModelError):
-        TriageModel.load(b"not a model")
+        TriageModel.load(b"not a model", b"key")
+    with pytest.raises(ModelError):
+        TriageModel.load(trained.dump(b"key"), b"another key")
 
 
 def test_scores_hold_a_confusion_matrix() -> None:

@@ -3,16 +3,22 @@ overriding, the report, and a failing model that leaves the rules to answer."""
 
 from __future__ import annotations
 
+import pickle
+import threading
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select, text
 
 from tests.builders import actor_of, make_integration, make_service, make_user, trigger
+from tests.e2e.harness import wait_for
 from tocsin.clock import ManualClock
 from tocsin.domain.access import SYSTEM, Actor
+from tocsin.engine.worker import Worker
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tocsin.services import alerts, incidents, suggestions, triage
+from tocsin.services import alerts, incident_triage, incidents, suggestions, triage
 from tocsin.services.context import Context
 from tocsin.store.models import AiModel, AuditRecord, Incident, TimelineEntry, Timer
+from tocsin.store.models.triage import IncidentType
 
 
 @pytest.fixture
@@ -111,6 +117,45 @@ def test_enough_history_switches_to_history(
     assert "severity" in trained.fields
 
 
+def test_reading_the_history_takes_a_few_statements_not_a_few_per_incident(
+    ctx: Context, checkout: None
+) -> None:
+    """Training reads up to 20,000 incidents: their first alerts and types are
+    read in bulk, and each answer is the one stored."""
+    with ctx.db.write() as session:
+        outage_id = session.scalars(
+            select(IncidentType.id).where(IncidentType.key == "outage")
+        ).one()
+    for i in range(12):
+        number = _open(ctx, f"cart is down {i}", f"bulk{i}", region=f"eu-{i}")
+        with ctx.db.write() as session:
+            row = session.scalars(select(Incident).where(Incident.number == number))
+            row.one().incident_type_id = outage_id if i % 2 else None
+        incidents.resolve(ctx, SYSTEM, number)
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(ctx.db.engine, "before_cursor_execute", count)
+    try:
+        with ctx.db.read() as session:
+            past = suggestions.history(session)
+    finally:
+        event.remove(ctx.db.engine, "before_cursor_execute", count)
+
+    assert len(past) == 12
+    # A fixed few (incidents, their services, types, first alerts, their
+    # integrations), where one per incident made it 29 here.
+    assert len(statements) <= 8
+    newest = past[0]
+    assert newest.facts.title == "cart is down 11"
+    assert newest.facts.labels["region"] == "eu-11"
+    assert newest.facts.source == "alertmanager"
+    assert (newest.incident_type, past[1].incident_type) == ("outage", None)
+    assert newest.service == "checkout"
+
+
 def test_accepting_sets_the_severity_and_is_recorded(
     ctx: Context, ann: Actor, checkout: None
 ) -> None:
@@ -165,12 +210,29 @@ def test_bad_decisions_change_nothing(ctx: Context, ann: Actor, checkout: None) 
         suggestions.decide(ctx, ann, number, "colour")
     with pytest.raises(InvalidInput):
         suggestions.decide(ctx, ann, number, "severity", value="sev9")
+    with pytest.raises(InvalidInput):
+        suggestions.decide(ctx, ann, number, "incident_type", value="no-such-type")
 
-    [severity] = [
-        s for s in suggestions.suggestions(ctx, ann, number) if s.field == "severity"
+    found = {s.field: s for s in suggestions.suggestions(ctx, ann, number)}
+    assert found["severity"].outcome == "pending"
+    assert found["severity"].current == "sev3"
+    assert found["incident_type"].outcome == "pending"
+
+
+def test_a_service_override_names_a_service_that_exists(
+    ctx: Context, ann: Actor, checkout: None
+) -> None:
+    number = _open(ctx, "search is down too", "s")
+    [service] = [
+        s for s in suggestions.suggestions(ctx, ann, number) if s.field == "service"
     ]
-    assert severity.outcome == "pending"
-    assert severity.current == "sev3"
+    assert service.value == "search"
+
+    with pytest.raises(InvalidInput):
+        suggestions.decide(ctx, ann, number, "service", value="nowhere\x00")
+    decided = suggestions.decide(ctx, ann, number, "service", value="checkout")
+
+    assert (decided.outcome, decided.chosen) == ("overridden", "checkout")
 
 
 def test_other_teams_and_viewers_are_refused(
@@ -206,12 +268,56 @@ def test_a_broken_model_leaves_the_rules_to_answer(
     assert found["severity"].source == "rules"
 
 
+RAN: list[str] = []
+
+
+def _ran() -> None:
+    RAN.append("code in a planted artefact")
+
+
+class _Planted:
+    """Unpickling this calls `_ran`, as a hostile artefact would run a shell."""
+
+    def __reduce__(self) -> tuple[object, tuple[()]]:
+        return _ran, ()
+
+
+def test_a_planted_artefact_is_never_unpickled(
+    ctx: Context, admin: Actor, ann: Actor, checkout: None
+) -> None:
+    """Someone who can write to the database but lacks the secret key plants
+    a pickle: it is refused before it is read, and the rules answer."""
+    RAN.clear()
+    suggestions.train(ctx, admin)
+    with ctx.db.write() as session:
+        row = session.scalars(select(AiModel)).one()
+        row.artefact = pickle.dumps(_Planted())
+    suggestions._loaded.clear()
+    number = _open(ctx, "Checkout is down", "planted")
+
+    found = {s.field: s for s in suggestions.suggestions(ctx, ann, number)}
+
+    assert RAN == []
+    assert found["severity"].source == "rules"
+
+
+def test_a_model_signed_with_another_key_is_refused(
+    ctx: Context, admin: Actor, ann: Actor, checkout: None
+) -> None:
+    suggestions.train(ctx, admin)
+    suggestions._loaded.clear()
+    ctx.settings.secret_key = "another installation's key"
+    number = _open(ctx, "Checkout is down", "other-key")
+
+    found = {s.field: s for s in suggestions.suggestions(ctx, ann, number)}
+
+    assert found["severity"].source == "rules"
+
+
 def test_the_worker_retrains_on_its_timer(
     ctx: Context, clock: ManualClock, admin: Actor, checkout: None
 ) -> None:
     """The retraining timer stores a new model and queues the next one."""
-    from tocsin.engine.worker import Worker
-
     suggestions.train(ctx, admin)
     clock.advance(hours=ctx.settings.ai_retrain_hours + 1)
 
@@ -221,6 +327,76 @@ def test_the_worker_retrains_on_its_timer(
         assert len(session.scalars(select(AiModel)).all()) == 2
         [due] = session.scalars(select(Timer.due_at).where(Timer.kind == "ai_retrain"))
     assert due > clock.now()
+
+
+def test_intake_goes_on_while_the_worker_retrains(
+    ctx: Context, clock: ManualClock, admin: Actor, checkout: None
+) -> None:
+    """The worker trains outside any write transaction: on SQLite one would
+    hold the only writer, and an alert arriving meanwhile would wait for the
+    whole training."""
+    suggestions.train(ctx, admin)
+    clock.advance(hours=ctx.settings.ai_retrain_hours + 1)
+    fit = suggestions._fit
+    stored: list[int] = []
+
+    def fit_while_an_alert_arrives(*args: object) -> object:
+        alert = threading.Thread(
+            target=lambda: stored.append(_open(ctx, "Checkout is down", "during"))
+        )
+        alert.start()
+        alert.join(timeout=5)
+        return fit(*args)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(suggestions, "_fit", fit_while_an_alert_arrives)
+        Worker(ctx).run_once()
+
+    assert len(stored) == 1
+    with ctx.db.read() as session:
+        assert len(session.scalars(select(AiModel)).all()) == 2
+
+
+def test_a_failed_retraining_is_logged_and_the_next_one_queued(
+    ctx: Context,
+    clock: ManualClock,
+    admin: Actor,
+    checkout: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    suggestions.train(ctx, admin)
+    clock.advance(hours=ctx.settings.ai_retrain_hours + 1)
+
+    def broken(*args: object) -> object:
+        raise ValueError("the fit failed")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(suggestions, "_fit", broken)
+        Worker(ctx).run_once()
+
+    assert "scheduled retraining failed" in caplog.text
+    with ctx.db.read() as session:
+        assert len(session.scalars(select(AiModel)).all()) == 1
+        [due] = session.scalars(select(Timer.due_at).where(Timer.kind == "ai_retrain"))
+    assert due > clock.now()
+
+
+def test_two_queued_retrainings_become_one(
+    ctx: Context, clock: ManualClock, admin: Actor, checkout: None
+) -> None:
+    """Two first reads at once on PostgreSQL can each queue a retraining; the
+    next round queues only one again, instead of training twice for ever."""
+    suggestions.train(ctx, admin)
+    with ctx.db.write() as session:
+        now = clock.now()
+        session.add(Timer(kind="ai_retrain", due_at=now, created_at=now))
+    clock.advance(hours=ctx.settings.ai_retrain_hours + 1)
+
+    Worker(ctx).run_once()
+
+    with ctx.db.read() as session:
+        queued = session.scalars(select(Timer).where(Timer.kind == "ai_retrain"))
+        assert len(queued.all()) == 1
 
 
 def test_evaluate_uses_the_synthetic_set_until_history_suffices(
@@ -233,3 +409,43 @@ def test_evaluate_uses_the_synthetic_set_until_history_suffices(
     assert source == "synthetic"
     assert result.model.accuracy > result.rules.accuracy
     assert result.model.count == suggestions.SYNTHETIC_EXAMPLES // 4
+
+
+def test_two_first_reads_at_once_store_one_set(
+    ctx: Context, ann: Actor, checkout: None
+) -> None:
+    """While one first read is storing the suggestions (not yet committed),
+    a second waits for it and returns the same ones, not a 500 from the
+    unique (incident, field) pair."""
+    if ctx.db.is_sqlite:
+        pytest.skip("SQLite runs one write transaction at a time")
+    number = _open(ctx, "Checkout is down", "race")
+    outcome: list[object] = []
+
+    def read_too() -> None:
+        try:
+            outcome.append(suggestions.suggestions(ctx, ann, number))
+        except Exception as error:
+            outcome.append(error)
+
+    # The first read, as suggestions() makes it: the incident's row locked.
+    with ctx.db.write() as session:
+        incident = incident_triage.locked(session, ann, number)
+        first = suggestions._views(
+            incident, suggestions._compute(session, ctx, incident)
+        )
+        other = threading.Thread(target=read_too)
+        other.start()
+        wait_for(lambda: _lock_waiters(ctx), what="the second read to wait")
+    other.join(timeout=30)
+
+    assert outcome == [first]
+
+
+def _lock_waiters(ctx: Context) -> int:
+    with ctx.db.read() as session:
+        query = text(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        return int(session.scalar(query) or 0)

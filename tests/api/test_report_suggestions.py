@@ -68,7 +68,7 @@ def test_a_failing_model_leaves_the_rules_answering(
 ) -> None:
     """When the model cannot be loaded the report still gets the rules' guess."""
 
-    def broken(session: object) -> None:
+    def broken(*args: object) -> None:
         raise RuntimeError("corrupt model")
 
     monkeypatch.setattr(suggestions, "_model", broken)

@@ -51,6 +51,13 @@ def test_evaluate_prints_scores_and_confusion_matrices(
     assert "rules (rows: answers)" in result.stdout
 
 
+def test_evaluate_refuses_a_negative_seed(tocsin: Run, setup: None) -> None:
+    result = tocsin("ai", "evaluate", "--seed", "-1")
+
+    assert result.exit_code == 1
+    assert "error: seed must be 0 or more" in result.stderr
+
+
 def test_similar_lists_resolved_incidents(
     tocsin: Run, ctx: Context, setup: None
 ) -> None:
@@ -99,3 +106,17 @@ def test_draft_prints_the_text_and_its_source(
     assert "(template)" in result.stdout
     assert refused.exit_code == 1
     assert "kind must be one of" in refused.stderr
+
+
+def test_a_draft_keeps_its_lines_whatever_the_terminal_width(
+    tocsin: Run, ctx: Context, setup: None
+) -> None:
+    """A draft is text to paste and edit: a long line is printed whole, not
+    cut into two at the terminal's width."""
+    title = "Checkout is slow for " + "every customer in every region " * 4
+    number = _open(ctx, title.strip(), "wide")
+
+    result = tocsin("ai", "draft", str(number), "--kind", "update")
+
+    assert result.exit_code == 0, result.output
+    assert f"Update on incident #{number}: {title.strip()}\n" in result.stdout

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from tests.web.conftest import World, log_in, new_client, open_incident
 from tocsin.domain.access import SYSTEM
-from tocsin.services import triage
+from tocsin.services import incidents, triage
 from tocsin.services.context import Context
 
 
@@ -37,6 +37,7 @@ def test_accept_and_override_through_the_forms(
     """Accept with the CSRF token is recorded; an override keeps its value;
     without the token nothing changes."""
     triage.create_type(ctx, SYSTEM, key="outage", name="Outage")
+    triage.create_type(ctx, SYSTEM, key="security", name="Security")
     number = open_incident(ctx, world.checkout, "k", "Checkout is down")
     token = log_in(client, world.ann.email)
     client.get(f"/incidents/{number}/suggestions")
@@ -58,6 +59,30 @@ def test_accept_and_override_through_the_forms(
     assert "Overridden: security." in overridden.text
 
 
+def test_a_refused_override_shows_the_panel_with_the_reason(
+    client: TestClient, ctx: Context, world: World
+) -> None:
+    """htmx swaps a 4xx answer into the panel: it is the panel again, saying
+    why, not a problem body in JSON."""
+    number = open_incident(ctx, world.checkout, "k", "Checkout is down")
+    token = log_in(client, world.ann.email)
+    client.get(f"/incidents/{number}/suggestions")
+
+    refused = client.post(
+        f"/incidents/{number}/suggestions/severity",
+        data={"csrf_token": token, "value": "<b>sev9</b>"},
+        headers={"HX-Request": "true"},
+    )
+
+    assert refused.status_code == 400
+    assert refused.headers["content-type"].startswith("text/html")
+    assert 'role="alert"' in refused.text
+    assert "&lt;b&gt;sev9&lt;/b&gt;" in refused.text
+    assert "<b>sev9</b>" not in refused.text
+    assert 'id="ai-heading"' in refused.text
+    assert "Override</button>" in refused.text
+
+
 def test_viewers_see_no_buttons_and_other_teams_nothing(
     client: TestClient, ctx: Context, world: World
 ) -> None:
@@ -72,4 +97,48 @@ def test_viewers_see_no_buttons_and_other_teams_nothing(
     assert seen.status_code == 200
     assert "sev1" in seen.text
     assert "<form" not in seen.text
+    assert hidden.status_code == 404
+
+
+def test_similar_incidents_and_drafts_on_the_incident_page(
+    client: TestClient, ctx: Context, world: World
+) -> None:
+    """The page loads the resolved incidents most like this one, with their
+    notes, and a responder opens a draft in a box to edit; all escaped."""
+    old = open_incident(ctx, world.checkout, "a", "Connection pool exhausted")
+    incidents.add_note(ctx, SYSTEM, old, "raised <i>the pool</i>", tag="action")
+    incidents.resolve(ctx, SYSTEM, old)
+    number = open_incident(ctx, world.checkout, "b", "<b>Connection pool</b> full")
+    log_in(client, world.ann.email)
+
+    page = client.get(f"/incidents/{number}")
+    similar = client.get(f"/incidents/{number}/similar")
+    drafted = client.get(f"/incidents/{number}/drafts/update")
+    refused = client.get(f"/incidents/{number}/drafts/poem")
+
+    assert f'hx-get="/incidents/{number}/similar"' in page.text
+    assert f'hx-get="/incidents/{number}/drafts/summary"' in page.text
+    assert similar.status_code == 200
+    assert f'<a href="/incidents/{old}">#{old}</a>' in similar.text
+    assert "raised &lt;i&gt;the pool&lt;/i&gt;" in similar.text
+    assert drafted.status_code == 200
+    assert "<textarea" in drafted.text
+    assert f"Update on incident #{number}: &lt;b&gt;Connection pool" in drafted.text
+    assert "<b>Connection pool</b>" not in drafted.text
+    assert refused.status_code in (400, 404, 422)
+
+
+def test_viewers_get_no_drafts_and_other_teams_no_similar(
+    client: TestClient, ctx: Context, world: World
+) -> None:
+    number = open_incident(ctx, world.checkout, "k", "Checkout is down")
+    log_in(client, world.vera.email)
+    page = client.get(f"/incidents/{number}")
+    draft = client.get(f"/incidents/{number}/drafts/update")
+    with new_client(ctx) as other:
+        log_in(other, world.pete.email)
+        hidden = other.get(f"/incidents/{number}/similar")
+
+    assert "/drafts/" not in page.text
+    assert draft.status_code == 403
     assert hidden.status_code == 404

@@ -11,7 +11,9 @@ never sent by themselves: people edit and post them.
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -36,6 +38,8 @@ DRAFT_FIELDS = (
 )
 MAX_TIMELINE = 40
 MAX_ANSWER = 20_000
+# The most of an endpoint's answer read: the draft's text and the JSON around it.
+MAX_BODY = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -147,23 +151,43 @@ def endpoint_draft(settings: Settings, kind: str, facts: Mapping[str, object]) -
         headers["Authorization"] = f"Bearer {settings.ai_draft_api_key}"
     url = settings.ai_draft_url.rstrip("/") + "/chat/completions"
 
+    # httpx's timeout bounds each read; the deadline bounds the whole answer,
+    # which an endpoint sending a byte at a time would otherwise stretch.
+    deadline = time.monotonic() + settings.ai_draft_timeout
     try:
-        with outbound.guarded_client(
-            settings, timeout=settings.ai_draft_timeout, headers=headers
-        ) as client:
-            response = client.post(url, json=body)
+        with (
+            outbound.guarded_client(
+                settings, timeout=settings.ai_draft_timeout, headers=headers
+            ) as client,
+            client.stream("POST", url, json=body) as response,
+        ):
+            status = response.status_code
+            answer = _read_by(response, deadline, settings.ai_draft_timeout)
     except (httpx.HTTPError, outbound.OutboundRefused) as error:
         raise DraftError(f"the draft endpoint failed: {error}") from error
-    if response.status_code != 200:
-        raise DraftError(f"the draft endpoint answered {response.status_code}")
+    if status != 200:
+        raise DraftError(f"the draft endpoint answered {status}")
 
     try:
-        text = response.json()["choices"][0]["message"]["content"]
-    except (ValueError, KeyError, IndexError, TypeError) as error:
+        text = json.loads(answer)["choices"][0]["message"]["content"]
+    # RecursionError: JSON nested deeper than Python's decoder goes.
+    except (ValueError, KeyError, IndexError, TypeError, RecursionError) as error:
         raise DraftError("the draft endpoint's answer has no text") from error
     if not isinstance(text, str) or not text.strip():
         raise DraftError("the draft endpoint's answer has no text")
     return text.strip()[:MAX_ANSWER]
+
+
+def _read_by(response: httpx.Response, deadline: float, timeout: float) -> bytes:
+    """The body, refused once it runs past `deadline` or MAX_BODY bytes."""
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if time.monotonic() > deadline:
+            raise DraftError(f"the draft endpoint took longer than {timeout:g} s")
+        if len(body) > MAX_BODY:
+            raise DraftError("the draft endpoint's answer is too large")
+    return bytes(body)
 
 
 def draft(settings: Settings, kind: str, story: IncidentStory) -> Draft:

@@ -9,6 +9,8 @@ features whose weight times value pushed hardest towards the chosen class.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 import pickle
 from collections.abc import Callable, Sequence
@@ -26,6 +28,8 @@ from tocsin.ai.features import FIELDS, Example, IncidentFacts, categories_of, te
 from tocsin.ai.rules import Suggestion
 
 TOP_REASONS = 3
+# Leads every stored artefact, before its HMAC and the pickle.
+SIGNED = b"tocsin-model-hmac-sha256\n"
 Progress = Callable[[str], None]
 
 
@@ -128,17 +132,27 @@ class TriageModel:
             for name, model in self.fields.items()
         }
 
-    def dump(self) -> bytes:
+    def dump(self, key: bytes) -> bytes:
+        """The model pickled, behind an HMAC-SHA256 of the pickle under `key`."""
         buffer = io.BytesIO()
         pickle.dump(self, buffer, protocol=pickle.HIGHEST_PROTOCOL)
-        return buffer.getvalue()
+        body = buffer.getvalue()
+        return SIGNED + hmac.new(key, body, hashlib.sha256).digest() + body
 
     @staticmethod
-    def load(artefact: bytes) -> TriageModel:
-        """The model stored by `dump`. Only Tocsin writes these artefacts, into
-        its own database; they are never taken from a user."""
+    def load(artefact: bytes, key: bytes) -> TriageModel:
+        """The model stored by `dump` under the same key.
+
+        Unpickling runs whatever code the pickle names, so the signature is
+        checked first: an artefact planted by someone who could write the
+        database but does not hold the key is refused without being read."""
+        mac_end = len(SIGNED) + hashlib.sha256().digest_size
+        mac, body = artefact[len(SIGNED) : mac_end], artefact[mac_end:]
+        expected = hmac.new(key, body, hashlib.sha256).digest()
+        if not artefact.startswith(SIGNED) or not hmac.compare_digest(mac, expected):
+            raise ModelError("the stored model is not signed with this secret key")
         try:
-            model = pickle.loads(artefact)  # noqa: S301
+            model = pickle.loads(body)  # noqa: S301 - signed by us, checked above
         except Exception as error:
             raise ModelError(f"the stored model cannot be read: {error}") from error
         if not isinstance(model, TriageModel):

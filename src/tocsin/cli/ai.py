@@ -105,7 +105,7 @@ def suggest(
             raise InvalidInput("the title cannot be empty")
         facts = IncidentFacts(title, description, service=service, source="manual")
         with ctx.db.read() as session:
-            found, _ = suggestions.suggest(session, facts)
+            found, _ = suggestions.suggest(ctx, session, facts)
 
     for item in found.values():
         console.print(
@@ -183,7 +183,8 @@ def draft(
     with reported(), opened() as ctx:
         written = drafts.write(ctx, _actor(ctx, as_email), number, kind)
 
-    console.print(plain(written.text))
+    # Printed as written, never wrapped at the terminal's width: it is pasted.
+    console.print(plain(written.text), soft_wrap=True)
     note = f"({written.source}"
     if written.fallback_reason:
         note += f"; endpoint not used: {written.fallback_reason}"

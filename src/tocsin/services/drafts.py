@@ -27,12 +27,14 @@ def write(ctx: Context, actor: Actor, number: int, kind: str) -> Draft:
 
     with ctx.db.read() as session:
         incident = visible_incident(session, actor, number)
-        entries = session.scalars(
+        # The newest entries, oldest first: a draft tells what happened last.
+        newest = session.scalars(
             select(TimelineEntry)
             .where(TimelineEntry.incident_id == incident.id)
-            .order_by(TimelineEntry.id)
+            .order_by(TimelineEntry.id.desc())
             .limit(MAX_ENTRIES)
         ).all()
+        entries = list(reversed(newest))
         story = IncidentStory(
             number=incident.number,
             title=incident.title,

@@ -50,7 +50,7 @@ def suggest_for_report(
             source=report.source,
         )
         try:
-            found, _ = suggestions.suggest(session, facts)
+            found, _ = suggestions.suggest(ctx, session, facts)
         except Exception:
             # suggest() already falls back on a failing model; this covers
             # anything else (say, reading the scales) so a report stays

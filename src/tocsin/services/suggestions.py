@@ -15,12 +15,14 @@ model trained at all, the rules answer. Each suggestion names its source.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from tocsin.ai import model as learned
@@ -52,6 +54,7 @@ RETRAIN = "ai_retrain"
 # resolved incidents read for training.
 SYNTHETIC_EXAMPLES = 2000
 MAX_HISTORY = 20_000
+HISTORY_BATCH = 900
 MAX_NUMBER = 2**31 - 1
 
 # The newest model per database, unpickled once per process and replaced when
@@ -123,6 +126,10 @@ def facts_of(session: Session, incident: Incident) -> IncidentFacts:
         .order_by(Alert.id)
         .limit(1)
     )
+    return _facts(incident, alert)
+
+
+def _facts(incident: Incident, alert: Alert | None) -> IncidentFacts:
     labels = {str(k): str(v) for k, v in (alert.labels if alert else {}).items()}
     source = alert.integration.kind if alert else "manual"
     return IncidentFacts(
@@ -135,23 +142,48 @@ def facts_of(session: Session, incident: Incident) -> IncidentFacts:
 
 
 def history(session: Session) -> list[Example]:
-    """The most recent resolved incidents with the answers people settled on."""
+    """The most recent resolved incidents with the answers people settled on.
+
+    Their first alerts are read in batches: one query per incident made
+    reading 10,000 of them take several times as long as training on them."""
     rows = session.scalars(
         select(Incident)
         .where(Incident.status == "resolved")
-        .options(selectinload(Incident.service))
+        .options(selectinload(Incident.service), selectinload(Incident.incident_type))
         .order_by(Incident.id.desc())
         .limit(MAX_HISTORY)
     ).all()
+    alerts = _first_alerts(session, [row.id for row in rows])
     return [
         Example(
-            facts=facts_of(session, row),
+            facts=_facts(row, alerts.get(row.id)),
             severity=row.severity,
             incident_type=row.incident_type.key if row.incident_type else None,
             service=row.service.name,
         )
         for row in rows
     ]
+
+
+def _first_alerts(session: Session, incident_ids: list[int]) -> dict[int, Alert]:
+    """Each incident's first alert, by incident id, in batches under the
+    999 bound parameters older SQLite builds allow."""
+    found: dict[int, Alert] = {}
+    for start in range(0, len(incident_ids), HISTORY_BATCH):
+        batch = incident_ids[start : start + HISTORY_BATCH]
+        first_ids = (
+            select(func.min(Alert.id))
+            .where(Alert.incident_id.in_(batch))
+            .group_by(Alert.incident_id)
+        )
+        for alert in session.scalars(
+            select(Alert)
+            .where(Alert.id.in_(first_ids))
+            .options(selectinload(Alert.integration))
+        ):
+            if alert.incident_id is not None:
+                found[alert.incident_id] = alert
+    return found
 
 
 # --- training ---------------------------------------------------------------
@@ -199,7 +231,7 @@ def _store(
         examples=trained.examples,
         history=history_size,
         fields=sorted(trained.fields),
-        artefact=trained.dump(),
+        artefact=trained.dump(artefact_key(ctx)),
         created_at=now,
     )
     session.add(row)
@@ -245,6 +277,9 @@ def evaluate(
     require_role(actor, Role.RESPONDER)
     if field not in FIELDS:
         raise InvalidInput(f"field must be one of {', '.join(FIELDS)}")
+    if seed < 0:
+        # NumPy's generator takes no negative seed.
+        raise InvalidInput("seed must be 0 or more")
 
     with ctx.db.read() as session:
         past = history(session)
@@ -263,14 +298,21 @@ def evaluate(
     return result, source
 
 
-def _model(session: Session) -> tuple[int, TriageModel] | None:
+def artefact_key(ctx: Context) -> bytes:
+    """Signs stored models: derived from the secret key, so a model row is
+    trusted only when it was written by a process holding that key."""
+    secret = ctx.settings.effective_secret_key().encode()
+    return hmac.new(secret, b"tocsin.ai.model", hashlib.sha256).digest()
+
+
+def _model(session: Session, signing: bytes) -> tuple[int, TriageModel] | None:
     row_id = session.scalar(select(func.max(AiModel.id)))
     if row_id is None:
         return None
     key = _key(session, row_id)
     if key not in _loaded:
         artefact = session.scalar(select(AiModel.artefact).where(AiModel.id == row_id))
-        _remember(key, TriageModel.load(bytes(artefact or b"")))
+        _remember(key, TriageModel.load(bytes(artefact or b""), signing))
     return row_id, _loaded[key]
 
 
@@ -278,7 +320,7 @@ def _model(session: Session) -> tuple[int, TriageModel] | None:
 
 
 def suggest(
-    session: Session, facts: IncidentFacts
+    ctx: Context, session: Session, facts: IncidentFacts
 ) -> tuple[dict[str, Suggestion], int | None]:
     """Suggestions for `facts` and the model id they came from (None: rules).
 
@@ -290,7 +332,7 @@ def suggest(
     found = rules.suggest(facts, services)
     model_id = None
     try:
-        loaded = _model(session)
+        loaded = _model(session, artefact_key(ctx))
         if loaded is not None:
             model_id, model = loaded
             found.update(model.suggest(facts))
@@ -298,22 +340,28 @@ def suggest(
         log.exception("triage model failed; the rules answer instead")
         model_id = None
 
-    return _known(session, found, services), model_id
+    return _known(session, found), model_id
 
 
-def _known(
-    session: Session, found: dict[str, Suggestion], services: list[str]
-) -> dict[str, Suggestion]:
+def _known(session: Session, found: dict[str, Suggestion]) -> dict[str, Suggestion]:
     """Only values that exist here: a severity level, an active incident type,
     a service."""
-    severities = set(load_scales(session).keys(Scale.SEVERITY))
-    types = set(session.scalars(select(IncidentType.key)))
-    allowed = {"severity": severities, "incident_type": types, "service": services}
+    allowed = {name: _values(session, name) for name in found}
     return {
         name: suggestion
         for name, suggestion in found.items()
         if suggestion.value in allowed[name]
     }
+
+
+def _values(session: Session, field: str) -> set[str]:
+    """What `field` may hold here: severity levels, incident type keys or
+    service names."""
+    if field == "severity":
+        return set(load_scales(session).keys(Scale.SEVERITY))
+    if field == "incident_type":
+        return set(session.scalars(select(IncidentType.key)))
+    return set(session.scalars(select(Service.name)))
 
 
 def suggestions(ctx: Context, actor: Actor, number: int) -> list[SuggestionView]:
@@ -324,8 +372,10 @@ def suggestions(ctx: Context, actor: Actor, number: int) -> list[SuggestionView]
         if stored:
             return _views(incident, stored)
 
+    # The incident's row lock makes a second first read wait for this one and
+    # then find its rows, instead of failing on the unique (incident, field).
     with ctx.db.write() as session:
-        incident = visible_incident(session, actor, number)
+        incident = incident_triage.locked(session, actor, number)
         stored = _stored(session, incident.id)
         if not stored:
             stored = _compute(session, ctx, incident)
@@ -333,7 +383,7 @@ def suggestions(ctx: Context, actor: Actor, number: int) -> list[SuggestionView]
 
 
 def _compute(session: Session, ctx: Context, incident: Incident) -> list[AiSuggestion]:
-    found, model_id = suggest(session, facts_of(session, incident))
+    found, model_id = suggest(ctx, session, facts_of(session, incident))
     schedule_retrain(session, ctx)
     now = ctx.clock.now()
     rows = [
@@ -429,6 +479,11 @@ def decide(
         chosen = row.value if value is None else value.strip()
         if not chosen:
             raise InvalidInput("an override needs a value")
+        if field != "severity" and chosen not in _values(session, field):
+            # A severity is checked as it is set; the others are recorded only,
+            # so an override must name something that exists to be judged.
+            name = field.replace("_", " ")
+            raise InvalidInput(f"there is no {name} {chosen!r} to choose")
         outcome = "accepted" if chosen == row.value else "overridden"
         if field == "severity":
             _apply_severity(session, ctx, incident, actor, chosen, outcome)
@@ -556,14 +611,33 @@ def schedule_retrain(session: Session, ctx: Context) -> None:
 def on_retrain(
     session: Session, ctx: Context, timer: Timer, incident: Incident | None
 ) -> None:
-    """The worker's retraining: train, store, and queue the next one (the
-    worker deletes this timer). Safe to run twice: a second run stores one
-    more, equally good, model."""
-    past = history(session)
-    _store(session, ctx, SYSTEM, _fit(ctx, past, None), len(past))
+    """The worker's retraining: queue the next one (the worker deletes this
+    timer), then train once this transaction has committed. Training inside it
+    would hold SQLite's one writer, and intake with it, for the whole fit."""
     hours = ctx.settings.ai_retrain_hours
-    if hours:
+    # Another retraining already queued (two first reads at once can each
+    # queue one on PostgreSQL) stands for the next: the two become one.
+    others = session.scalar(
+        select(Timer.id).where(Timer.kind == RETRAIN, Timer.id != timer.id).limit(1)
+    )
+    if hours and others is None:
         now = ctx.clock.now()
         session.add(
             Timer(kind=RETRAIN, due_at=now + timedelta(hours=hours), created_at=now)
         )
+    event.listen(session, "after_commit", lambda _: retrain(ctx), once=True)
+
+
+def retrain(ctx: Context) -> None:
+    """Train and store a model as the worker, outside any write transaction
+    but the short one that stores it. A failure is logged and the model in use
+    stays; the next retraining is already queued. Safe to run twice: a second
+    run stores one more, equally good, model."""
+    try:
+        with ctx.db.read() as session:
+            past = history(session)
+        fitted = _fit(ctx, past, None)
+        with ctx.db.write() as session:
+            _store(session, ctx, SYSTEM, fitted, len(past))
+    except Exception:
+        log.exception("scheduled retraining failed; the model in use stays")
