@@ -165,7 +165,7 @@ class Worker:
                 if until is not None:
                     # Queued before a window began (a retry after a failure, a
                     # worker that lagged): nothing pages during one.
-                    self._hold(message_id, until)
+                    self._hold_for_maintenance(message_id, until)
                     return
             outbound = Outbound(
                 idempotency_key=message.idempotency_key,
@@ -228,7 +228,7 @@ class Worker:
                     message_id=message.id,
                 )
 
-    def _hold(self, message_id: int, until: datetime) -> None:
+    def _hold_for_maintenance(self, message_id: int, until: datetime) -> None:
         with self.ctx.db.write() as session:
             message = session.get(OutboxMessage, message_id)
             if message is None or message.status != "pending":
