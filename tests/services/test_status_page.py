@@ -14,7 +14,7 @@ from tocsin.clock import ManualClock
 from tocsin.domain.access import SYSTEM, Actor
 from tocsin.engine.worker import Worker
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tocsin.services import alerts
+from tocsin.services import alerts, status_reads
 from tocsin.services import status_maintenance as maintenance
 from tocsin.services import status_page as sp
 from tocsin.services.context import Context
@@ -682,3 +682,42 @@ def test_a_subscriber_address_in_another_script_is_taken(ctx: Context) -> None:
 
     [row] = status_subscribers.list_subscribers(ctx, SYSTEM)
     assert row.email == "renée.łukasz@example.com"
+
+
+def test_the_public_uptime_is_computed_once_per_change_and_minute(
+    ctx: Context, components: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Readers of the public page share one computation of 90 days of uptime,
+    and a state change shows on the very next read, cache or no cache."""
+    computed = []
+    history = status_reads._history
+
+    def counting(*args: object, **kwargs: object) -> object:
+        computed.append(1)
+        return history(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(status_reads, "_history", counting)
+    assert isinstance(ctx.clock, ManualClock)
+    ctx.clock.advance(hours=1)
+    first = status_reads.page(ctx)
+    status_reads.page(ctx)
+    status_reads.summary(ctx)
+    assert len(computed) == 1
+
+    sp.set_component_state(ctx, SYSTEM, "API", "major_outage")
+    status_reads.page(ctx)
+    assert len(computed) == 2, "a new state change is read at once"
+
+    ctx.clock.advance(hours=3)
+    later = status_reads.page(ctx)
+    assert len(computed) == 3
+
+    def api_bar(view: status_reads.PageView) -> status_reads.DayBar:
+        [api] = [
+            c for g in view.groups for c in g.components if c.component.name == "API"
+        ]
+        return api.bars[-1]
+
+    assert api_bar(first).worst == "operational"
+    assert api_bar(later).worst == "major_outage"
+    assert api_bar(later).down_seconds > 0

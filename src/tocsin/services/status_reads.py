@@ -7,8 +7,11 @@ people or manual overrides. Those appear only in the admin models.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,6 +32,7 @@ from tocsin.domain.status_page import (
 )
 from tocsin.errors import NotFound
 from tocsin.services.context import Context
+from tocsin.store.db import Database
 from tocsin.store.models import (
     Incident,
     Service,
@@ -177,10 +181,10 @@ def page(ctx: Context) -> PageView:
     now = ctx.clock.now()
     with ctx.db.read() as session:
         components = _components(session)
-        history = _history(session, [c.id for c in components], now)
+        uptime = _uptime_bars(ctx.db, session, [c.id for c in components], now)
         groups: dict[str | None, list[ComponentView]] = defaultdict(list)
         for component in components:
-            bars = daily_uptime(history[component.id], now=now)
+            bars = uptime[component.id]
             groups[component.group].append(
                 ComponentView(
                     component=component, bars=bars, uptime=overall_uptime(bars)
@@ -212,13 +216,11 @@ def summary(ctx: Context) -> StatusSummaryRead:
     settings = ctx.settings
     with ctx.db.read() as session:
         components = _components(session)
-        history = _history(session, [c.id for c in components], now)
+        uptime = _uptime_bars(ctx.db, session, [c.id for c in components], now)
         measured = [
             SummaryComponentRead(
                 **component.model_dump(),
-                uptime_90d=_rounded(
-                    overall_uptime(daily_uptime(history[component.id], now=now))
-                ),
+                uptime_90d=_rounded(overall_uptime(uptime[component.id])),
             )
             for component in components
         ]
@@ -373,6 +375,46 @@ def _components(session: Session) -> list[PublicComponentRead]:
         )
         for row, group in rows
     ]
+
+
+@dataclass(frozen=True)
+class _UptimeKey:
+    components: tuple[int, ...]
+    last_change: int | None
+    minute: datetime
+
+
+# The public page and its JSON summary are unauthenticated and each needs 90
+# days of state changes per component: recomputed on every request, a crowd
+# of readers during an outage (when they come) would do the same work over and
+# over. The bars change only with a new state change, a component added or
+# removed, or the clock, so they are kept per database under that key; within
+# one minute today's bar may lag by less than that minute.
+_uptime_cache: weakref.WeakKeyDictionary[
+    Database, tuple[_UptimeKey, dict[int, list[DayBar]]]
+] = weakref.WeakKeyDictionary()
+_uptime_lock = threading.Lock()
+
+
+def _uptime_bars(
+    db: Database, session: Session, component_ids: Sequence[int], now: datetime
+) -> dict[int, list[DayBar]]:
+    """Each component's daily uptime bars over the window ending `now`."""
+    key = _UptimeKey(
+        components=tuple(sorted(component_ids)),
+        last_change=session.scalar(select(func.max(StatusComponentChange.id))),
+        minute=now.replace(second=0, microsecond=0),
+    )
+    with _uptime_lock:
+        cached = _uptime_cache.get(db)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+
+    history = _history(session, component_ids, now)
+    bars = {id_: daily_uptime(changes, now=now) for id_, changes in history.items()}
+    with _uptime_lock:
+        _uptime_cache[db] = (key, bars)
+    return bars
 
 
 def _history(
