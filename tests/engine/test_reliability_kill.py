@@ -37,8 +37,10 @@ INCIDENTS = 30
 STEPS = 3
 PASSES = 2
 SPEED = 20.0
-# Scheduling of two processes on a busy machine, in the fast clock's seconds.
-SLACK = timedelta(seconds=90)
+# Scheduling of two processes on a busy machine, in the fast clock's seconds:
+# 9 s of wall clock. 4.5 s was once exceeded by a step of the first worker,
+# still alive, on a machine at load 9; a lost step would be minutes late.
+SLACK = timedelta(seconds=180)
 ROOT = Path(__file__).resolve().parents[2]
 
 
