@@ -14,7 +14,7 @@ from tocsin.domain.incidents import IncidentAction, IncidentStatus, next_status
 from tocsin.domain.triage import Stage, check_text
 from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.schemas import IncidentDetail, IncidentPage, IncidentRead
-from tocsin.services import escalation, notes, roles
+from tocsin.services import cadence, escalation, notes, roles
 from tocsin.services.changes import recent_changes
 from tocsin.services.context import Context
 from tocsin.services.paging import IncidentBrief, page_user
@@ -190,7 +190,8 @@ def resolve_locked(
 def reopen(ctx: Context, actor: Actor, number: int, reason: str = "") -> IncidentRead:
     """Bring a resolved incident back: it triggers again, a declared one is
     investigated again, and its policy pages from step 1 as for a new incident
-    (held, like a new incident's, while the service is in maintenance).
+    (held, like a new incident's, while the service is in maintenance). If it
+    owed stakeholders updates, the next is due a cadence after the reopen.
 
     The first acknowledgement and resolution stay stamped on the row; the
     `reopened` timeline entry is what the metrics count (docs/metrics.md).
@@ -233,6 +234,7 @@ def reopen(ctx: Context, actor: Actor, number: int, reason: str = "") -> Inciden
             reason=reason,
         )
         escalation.restart(session, ctx, incident)
+        cadence.reopened(session, ctx, incident)
         session.flush()
         session.refresh(incident)
         return IncidentRead.model_validate(incident)
