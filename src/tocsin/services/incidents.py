@@ -210,8 +210,9 @@ def reopen(ctx: Context, actor: Actor, number: int, reason: str = "") -> Inciden
         now = ctx.clock.now()
         incident.status = target or IncidentStatus.TRIGGERED
         incident.updated_at = now
-        previous_stage = incident.stage
-        if previous_stage is not None:
+        declared_stage = incident.stage is not None
+        if declared_stage:
+            # Its stage said "resolved"; the work starts over.
             incident.stage = Stage.INVESTIGATING
         add_timeline(
             session,
@@ -221,7 +222,7 @@ def reopen(ctx: Context, actor: Actor, number: int, reason: str = "") -> Inciden
             message=f"Reopened by {actor.label}" + (f": {reason}" if reason else ""),
             actor=actor,
             reason=reason,
-            **({"stage": incident.stage} if previous_stage is not None else {}),
+            **({"stage": Stage.INVESTIGATING.value} if declared_stage else {}),
         )
         audit(
             session,
