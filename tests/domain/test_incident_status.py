@@ -24,6 +24,7 @@ T, A, R = IncidentStatus.TRIGGERED, IncidentStatus.ACKNOWLEDGED, IncidentStatus.
         (T, IncidentAction.RESOLVE, R),
         (A, IncidentAction.RESOLVE, R),
         (A, IncidentAction.UNACKNOWLEDGE, T),
+        (R, IncidentAction.REOPEN, T),
     ],
 )
 def test_allowed_transitions(
@@ -57,15 +58,24 @@ def test_a_resolved_incident_cannot_be_acknowledged_again(
 
 
 @given(st.lists(st.sampled_from(list(IncidentAction)), max_size=30))
-def test_resolved_is_final_whatever_follows(actions: list[IncidentAction]) -> None:
+def test_only_a_reopen_leaves_resolved(actions: list[IncidentAction]) -> None:
+    """Alerts and timers never bring a resolved incident back: of every
+    action, only a person's reopen moves it, and only to triggered."""
     status = T
-    resolved_seen = False
     for action in actions:
+        before = status
         try:
             status = next_status(status, action) or status
         except Conflict:
-            assert status is R
-        resolved_seen = resolved_seen or status is R
-        if resolved_seen:
-            assert status is R
-            assert not is_open(status)
+            assert before is R or action is IncidentAction.REOPEN
+        if before is R and status is not R:
+            assert action is IncidentAction.REOPEN
+            assert status is T
+        assert is_open(status) is (status is not R)
+
+
+@pytest.mark.parametrize("current", [T, A])
+def test_reopening_an_open_incident_is_a_conflict(current: IncidentStatus) -> None:
+    """Not a no-op: of two people reopening at once, the second is told."""
+    with pytest.raises(Conflict, match=current.value):
+        next_status(current, IncidentAction.REOPEN)

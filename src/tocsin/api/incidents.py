@@ -1,4 +1,4 @@
-"""Incident routes: list, read, acknowledge, resolve, reassign, annotate.
+"""Incident routes: list, read, acknowledge, resolve, reopen, reassign, annotate.
 
 Each route parses its input, calls one service function and returns what that
 function returns; authorisation, state rules and the audit trail live in the
@@ -21,6 +21,7 @@ from tocsin.api.schemas import (
     IncidentRead,
     NoteCreate,
     ReassignCreate,
+    ReopenCreate,
     Severity,
 )
 from tocsin.domain.incidents import IncidentStatus
@@ -118,6 +119,25 @@ def acknowledge(ctx: CtxDep, actor: ActorDep, number: Number) -> IncidentRead:
 def resolve(ctx: CtxDep, actor: ActorDep, number: Number) -> IncidentRead:
     """Resolving a resolved incident changes nothing and succeeds."""
     return incidents.resolve(ctx, actor, number)
+
+
+@router.post(
+    "/{number}/reopen",
+    operation_id="reopenIncident",
+    summary="Reopen a resolved incident: it triggers and pages again",
+    response_model=IncidentRead,
+    response_description="The incident, triggered again.",
+    responses=problem_responses(400, 403, 404, 409, 413, 422),
+)
+def reopen(
+    ctx: CtxDep, actor: ActorDep, number: Number, body: ReopenCreate | None = None
+) -> IncidentRead:
+    """The body, with its reason, is optional. The escalation policy starts
+    again at step 1 (held while the service is in maintenance); a declared
+    incident goes back to investigating; the first acknowledgement and
+    resolution stay as stamped. Reopening an incident that is not resolved is
+    a conflict and changes nothing."""
+    return incidents.reopen(ctx, actor, number, body.reason if body else "")
 
 
 @router.post(

@@ -17,7 +17,7 @@ from tocsin.schemas import (
     IncidentRead,
     MeRead,
 )
-from tocsin.services.incidents import MAX_NOTE
+from tocsin.services.incidents import MAX_NOTE, MAX_REOPEN_REASON
 
 __all__ = [
     "MAX_ID",
@@ -29,6 +29,7 @@ __all__ = [
     "Problem",
     "ProblemFieldError",
     "ReassignCreate",
+    "ReopenCreate",
     "Severity",
 ]
 
@@ -63,6 +64,15 @@ class NoteCreate(_Create):
 class ReassignCreate(_Create):
     user_id: int = Field(
         ge=1, le=MAX_ID, description="The active user who takes the incident."
+    )
+
+
+class ReopenCreate(_Create):
+    reason: str = Field(
+        default="",
+        max_length=MAX_REOPEN_REASON,
+        description="Why the incident is back (optional); shown on its timeline.",
+        examples=["Customers report checkout errors again."],
     )
 
 

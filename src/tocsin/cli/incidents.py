@@ -1,4 +1,4 @@
-"""`incident list|show|ack|resolve`: the services the API calls, from a shell.
+"""`incident list|show|ack|resolve|reopen`: the services the API calls, from a shell.
 
 Commands act as the operator (whoever holds the shell and the database) unless
 `--as EMAIL` names a user; then they carry that user's role and teams, so the
@@ -126,6 +126,23 @@ def incident_resolve(
     """Resolve an incident and its firing alerts."""
     with reported(), opened() as ctx:
         incident = incidents.resolve(ctx, _actor(ctx, as_email), number)
+
+    console.print(
+        plain(f"incident #{incident.number} is {incident.status}"), highlight=False
+    )
+
+
+@incident_app.command("reopen")
+def incident_reopen(
+    number: int = typer.Argument(..., min=1, max=MAX_ID, help=_NUMBER_HELP),
+    reason: str = typer.Option(
+        "", "--reason", help="Why it is back (optional); shown on its timeline."
+    ),
+    as_email: str | None = typer.Option(None, "--as", metavar="EMAIL", help=_AS_HELP),
+) -> None:
+    """Reopen a resolved incident: it triggers and pages from step 1 again."""
+    with reported(), opened() as ctx:
+        incident = incidents.reopen(ctx, _actor(ctx, as_email), number, reason)
 
     console.print(
         plain(f"incident #{incident.number} is {incident.status}"), highlight=False

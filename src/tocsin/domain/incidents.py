@@ -4,9 +4,12 @@
         │  ▲                        │
         │  └──────unacknowledge─────┘   (a re-escalation or a reassignment)
         └──────────resolve──────────┴──▶ resolved
+        ▲                                   │
+        └───────────────reopen──────────────┘   (a person, never an alert)
 
-Resolved is final: a new alert for the same thing opens a new incident, so the
-resolved incident's record and metrics stay as they were.
+A new alert for the same thing after resolution opens a new incident, so the
+resolved incident's record stays as it was. Only a person who decides the
+problem is back reopens one; the metrics then count it once, with a reopen.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ class IncidentAction(StrEnum):
     ACKNOWLEDGE = "acknowledge"
     UNACKNOWLEDGE = "unacknowledge"
     RESOLVE = "resolve"
+    REOPEN = "reopen"
 
 
 _TRANSITIONS: dict[tuple[IncidentStatus, IncidentAction], IncidentStatus] = {
@@ -35,10 +39,13 @@ _TRANSITIONS: dict[tuple[IncidentStatus, IncidentAction], IncidentStatus] = {
     ),
     (IncidentStatus.TRIGGERED, IncidentAction.RESOLVE): IncidentStatus.RESOLVED,
     (IncidentStatus.ACKNOWLEDGED, IncidentAction.RESOLVE): IncidentStatus.RESOLVED,
+    (IncidentStatus.RESOLVED, IncidentAction.REOPEN): IncidentStatus.TRIGGERED,
 }
 
 # Asking for the state one is already in changes nothing and is not an error: an
 # acknowledge link clicked twice, or two responders acknowledging at once.
+# Reopening is not here on purpose: reopening an open incident is a conflict,
+# so that of two people reopening at once, the second learns it was done.
 _ALREADY = {
     (IncidentStatus.ACKNOWLEDGED, IncidentAction.ACKNOWLEDGE),
     (IncidentStatus.TRIGGERED, IncidentAction.UNACKNOWLEDGE),

@@ -117,6 +117,21 @@ def follow_severity(session: Session, ctx: Context, incident: Incident) -> None:
     arm(session, ctx, incident, since=since)
 
 
+def reopened(session: Session, ctx: Context, incident: Incident) -> None:
+    """A locked incident was just reopened: if it owed updates before it was
+    resolved (one was posted, or a communications lead is named), the next is
+    owed a cadence from now, since stakeholders last heard it was over."""
+    posted = session.scalar(
+        select(IncidentUpdate.id)
+        .where(IncidentUpdate.incident_id == incident.id)
+        .limit(1)
+    )
+    if posted is None and communications_lead(session, incident.id) is None:
+        return
+
+    arm(session, ctx, incident, since=ctx.clock.now())
+
+
 def remind(
     session: Session, ctx: Context, timer: Timer, incident: Incident | None
 ) -> None:

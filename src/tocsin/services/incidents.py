@@ -1,4 +1,5 @@
-"""Incident use cases: open, acknowledge, resolve, reassign, annotate, read."""
+"""Incident use cases: open, acknowledge, resolve, reopen, reassign, annotate,
+read."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from tocsin.domain.access import Actor, Role, can_see_team, require_role
 from tocsin.domain.incidents import IncidentAction, IncidentStatus, next_status
+from tocsin.domain.triage import Stage, check_text
 from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.schemas import IncidentDetail, IncidentPage, IncidentRead
-from tocsin.services import escalation, notes, roles
+from tocsin.services import cadence, escalation, notes, roles
 from tocsin.services.changes import recent_changes
 from tocsin.services.context import Context
 from tocsin.services.paging import IncidentBrief, page_user
@@ -29,6 +31,7 @@ from tocsin.store.models import (
 )
 
 MAX_NOTE = 20_000
+MAX_REOPEN_REASON = 2000
 
 _INCIDENTS = table_of(Incident)
 _COUNTERS = table_of(Counter)
@@ -130,8 +133,12 @@ def acknowledge_locked(
 
     now = ctx.clock.now()
     incident.status = target
-    incident.acknowledged_at = now
-    incident.acknowledged_by_id = actor.user_id
+    if incident.acknowledged_at is None:
+        # Only a reopened incident still holds a stamp here (a re-trigger
+        # clears it): the first acknowledgement stays on the row, and the
+        # timeline has this one.
+        incident.acknowledged_at = now
+        incident.acknowledged_by_id = actor.user_id
     incident.updated_at = now
     escalation.stop(session, incident)
     escalation.acknowledged(session, ctx, incident)
@@ -157,8 +164,11 @@ def resolve_locked(
 
     now = ctx.clock.now()
     incident.status = target
-    incident.resolved_at = now
-    incident.resolved_by_id = actor.user_id
+    if incident.resolved_at is None:
+        # A reopened incident resolved again keeps its first resolution on the
+        # row; the timeline has every one, and the metrics read it there.
+        incident.resolved_at = now
+        incident.resolved_by_id = actor.user_id
     incident.updated_at = now
     if incident.stage is not None:
         # A declared incident resolved by the usual action has ended its stage
@@ -175,6 +185,60 @@ def resolve_locked(
     )
     _record(session, incident, actor, now, IncidentAction.RESOLVE, "Resolved")
     return True
+
+
+def reopen(ctx: Context, actor: Actor, number: int, reason: str = "") -> IncidentRead:
+    """Bring a resolved incident back: it triggers again, a declared one is
+    investigated again, and its policy pages from step 1 as for a new incident
+    (held, like a new incident's, while the service is in maintenance). If it
+    owed stakeholders updates, the next is due a cadence after the reopen.
+
+    The first acknowledgement and resolution stay stamped on the row; the
+    `reopened` timeline entry is what the metrics count (docs/metrics.md).
+    Raises Conflict when the incident is not resolved, InvalidInput for a bad
+    reason, and changes nothing then.
+    """
+    require_role(actor, Role.RESPONDER)
+    reason = check_text(reason, "a reason", MAX_REOPEN_REASON)
+
+    with ctx.db.write() as session:
+        incident = _locked(session, actor, number)
+        # The domain refuses to reopen an open incident (Conflict) and never
+        # calls reopening a no-op, so the second of two reopens is told.
+        target = next_status(incident.status, IncidentAction.REOPEN)
+
+        now = ctx.clock.now()
+        incident.status = target or IncidentStatus.TRIGGERED
+        incident.updated_at = now
+        declared_stage = incident.stage is not None
+        if declared_stage:
+            # Its stage said "resolved"; the work starts over.
+            incident.stage = Stage.INVESTIGATING
+        add_timeline(
+            session,
+            incident,
+            at=now,
+            kind="reopened",
+            message=f"Reopened by {actor.label}" + (f": {reason}" if reason else ""),
+            actor=actor,
+            reason=reason,
+            **({"stage": Stage.INVESTIGATING.value} if declared_stage else {}),
+        )
+        audit(
+            session,
+            actor,
+            at=now,
+            action="incident.reopen",
+            object_type="incident",
+            object_id=incident.id,
+            number=incident.number,
+            reason=reason,
+        )
+        escalation.restart(session, ctx, incident)
+        cadence.reopened(session, ctx, incident)
+        session.flush()
+        session.refresh(incident)
+        return IncidentRead.model_validate(incident)
 
 
 def _record(

@@ -23,7 +23,7 @@ from tocsin.schemas import IncidentDetail, IncidentRead
 from tocsin.services import incident_views, incidents, triage
 from tocsin.services.context import Context
 from tocsin.services.incident_views import Cursor, IncidentQuery, Sort
-from tocsin.services.incidents import MAX_NOTE
+from tocsin.services.incidents import MAX_NOTE, MAX_REOPEN_REASON
 from tocsin.web.auth import FormUserDep, UserDep, WebUser, is_htmx
 from tocsin.web.incident_response_panels import Focus, panel_context, panels
 from tocsin.web.templating import render, render_fragment
@@ -214,6 +214,19 @@ def resolve(request: Request, ctx: CtxDep, user: FormUserDep, number: int) -> Re
     return _answer(request, ctx, user, incident)
 
 
+@router.post("/incidents/{number:int}/reopen")
+def reopen(
+    request: Request,
+    ctx: CtxDep,
+    user: FormUserDep,
+    number: int,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    """Bring a resolved incident back; it pages from the first step again."""
+    incident = incidents.reopen(ctx, user.actor, _bounded(number), reason)
+    return _answer(request, ctx, user, incident)
+
+
 @router.post("/incidents/{number:int}/reassign")
 def reassign(
     request: Request,
@@ -295,6 +308,9 @@ def _summary_context(
         "buttons": _buttons(incident.status) if can_act else [],
         "assignees": assignees,
         "snoozes": SNOOZES if can_act and incident.status != _RESOLVED else (),
+        "can_reopen": can_act and incident.status == _RESOLVED,
+        "max_reopen_reason": MAX_REOPEN_REASON,
+        "reopened": any(entry.kind == "reopened" for entry in incident.timeline),
     }
 
 
