@@ -73,6 +73,7 @@ def test_preview_prints_each_step_with_who_it_pages(tocsin: Run) -> None:
     assert result.exit_code == 0, result.output
     assert "2026-03-02 08:00" in result.output
     assert "2026-03-02 08:05" in result.output
+    assert "alerting at 2026-03-02 08:00 UTC" in result.output
     assert "dana@example.com" in result.output
     assert "erin@example.com" in result.output
 

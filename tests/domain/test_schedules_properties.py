@@ -88,6 +88,7 @@ def schedules(draw: st.DrawFn) -> rules.Schedule:
         zone=rules.zone_named(draw(st.sampled_from(ZONES))),
         layers=tuple(draw(layers(n)) for n in range(count)),
         overrides=tuple(draw(overrides(n)) for n in range(drawn_overrides)),
+        deactivated=draw(st.dictionaries(USERS, INSTANTS, max_size=2)),
     )
 
 
@@ -126,7 +127,8 @@ def test_each_instant_has_at_most_one_person_per_layer_and_the_right_winner(
     fractions: list[float],
 ) -> None:
     """Per layer at most one shift covers an instant; the final timeline shows
-    the latest override covering it, else the highest layer with someone."""
+    the latest override covering it, else the highest layer with someone, a
+    user deactivated by then counting as nobody."""
     start, end = span
     timeline = rules.render(schedule, start, end)
     per_layer = [
@@ -139,11 +141,23 @@ def test_each_instant_has_at_most_one_person_per_layer_and_the_right_winner(
         covering_layers = [_covering(spans, at) for spans in per_layer]
         assert all(len(found) <= 1 for found in covering_layers)
 
-        overriding = [o for o in schedule.overrides if o.start <= at < o.end]
+        def available(user_id: int | None, at: datetime = at) -> bool:
+            since = schedule.deactivated.get(user_id) if user_id else None
+            return since is None or at < since
+
+        overriding = [
+            o
+            for o in schedule.overrides
+            if o.start <= at < o.end and available(o.user_id)
+        ]
         if overriding:
             expected = max(overriding, key=lambda o: o.id).user_id
         else:
-            from_layers = [found[0].user_id for found in covering_layers if found]
+            from_layers = [
+                found[0].user_id
+                for found in covering_layers
+                if found and available(found[0].user_id)
+            ]
             expected = from_layers[-1] if from_layers else None
         [final] = _covering(timeline, at)
         assert final.user_id == expected
@@ -217,7 +231,9 @@ def test_overrides_leave_every_other_instant_as_it_was(
     """Outside every override the timeline is the one without overrides."""
     start, end = span
     with_overrides = rules.render(schedule, start, end)
-    plain = rules.Schedule(schedule.zone, schedule.layers)
+    plain = rules.Schedule(
+        schedule.zone, schedule.layers, deactivated=schedule.deactivated
+    )
     without = rules.render(plain, start, end)
 
     for fraction in fractions:
@@ -271,7 +287,63 @@ def test_a_new_version_never_changes_the_past(
         top.id, (*top.versions, rules.RotationVersion(change, rotation))
     )
     after = rules.Schedule(
-        schedule.zone, (*schedule.layers[:-1], edited), schedule.overrides
+        schedule.zone,
+        (*schedule.layers[:-1], edited),
+        schedule.overrides,
+        schedule.deactivated,
     )
 
     assert rules.render(after, start, change) == rules.render(schedule, start, change)
+
+
+def _deactivating(
+    schedule: rules.Schedule, user_id: int, at: datetime
+) -> rules.Schedule:
+    deactivated = {**schedule.deactivated, user_id: at}
+    return rules.Schedule(
+        schedule.zone, schedule.layers, schedule.overrides, deactivated
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(schedules(), ranges(), st.floats(0.01, 0.99), USERS)
+def test_deactivating_a_member_never_changes_the_past(
+    schedule: rules.Schedule,
+    span: tuple[datetime, datetime],
+    fraction: float,
+    user_id: int,
+) -> None:
+    """Deactivating a user at an instant leaves every render before it exactly
+    as it was, whether the render stops there or runs on past it."""
+    start, end = span
+    change = (start + (end - start) * fraction).replace(microsecond=0)
+    earlier = schedule.deactivated.get(user_id)
+    assume(start < change and (earlier is None or earlier > change))
+
+    after = _deactivating(schedule, user_id, change)
+
+    assert rules.render(after, start, change) == rules.render(schedule, start, change)
+    running_on = rules.render(after, start, end)
+    for at in (start, change - timedelta(seconds=1)):
+        assert _who(running_on, at) == _who(rules.render(schedule, start, end), at)
+
+
+@settings(max_examples=150, deadline=None)
+@given(schedules(), ranges(), st.floats(0.01, 0.99), USERS)
+def test_from_their_deactivation_on_a_user_is_nobody(
+    schedule: rules.Schedule,
+    span: tuple[datetime, datetime],
+    fraction: float,
+    user_id: int,
+) -> None:
+    """From the deactivation on, the timeline is the one in which the user was
+    never available: a lower layer or a gap takes their place."""
+    start, end = span
+    change = (start + (end - start) * fraction).replace(microsecond=0)
+    assume(start < change)
+
+    after = rules.render(_deactivating(schedule, user_id, change), change, end)
+    never = rules.render(_deactivating(schedule, user_id, rules.EARLIEST), change, end)
+
+    assert after == never
+    assert user_id not in {span.user_id for span in after}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from icalendar import Calendar
 from sqlalchemy import select
 
 from tests.builders import actor_of, make_schedule, make_user
@@ -13,7 +14,7 @@ from tocsin.clock import ManualClock
 from tocsin.domain import schedules as rules
 from tocsin.domain.access import SYSTEM
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tocsin.services import schedule_edits, schedules
+from tocsin.services import ical, insights, people, schedule_edits, schedules
 from tocsin.services.context import Context
 from tocsin.store.models import AuditRecord, User
 
@@ -285,3 +286,78 @@ def test_find_by_a_name_of_digits_that_are_no_id_is_not_found(
 
     with pytest.raises(NotFound):
         schedules.find(ctx, SYSTEM, name)
+
+
+def _past_events(document: bytes, now: datetime) -> list[tuple[str, str, str]]:
+    calendar = Calendar.from_ical(document)
+    return sorted(
+        (str(e["uid"]), e.decoded("dtstart").isoformat(), str(e["summary"]))
+        for e in calendar.walk("VEVENT")
+        if e.decoded("dtend").astimezone(UTC) <= now
+    )
+
+
+def test_deactivating_a_member_keeps_their_past_and_empties_their_future(
+    ctx: Context, clock: ManualClock
+) -> None:
+    """The timeline, a schedule's iCal feed and the hours on call in insights
+    before the deactivation are the same after it; from it on the member's
+    shifts are gaps, and nobody pages them."""
+    admin = make_user(ctx, "ada@example.com", role="admin")
+    ann, bob = make_user(ctx, "ann@example.com"), make_user(ctx, "bob@example.com")
+    schedule_id = make_schedule(ctx, members=[ann, bob])
+    made = ical.create_feed(ctx, SYSTEM, user_id=bob.id, schedule_id=schedule_id)
+    token = made.url.rsplit("/", 1)[1].removesuffix(".ics")
+    clock.set(_at(10, 12))
+    now = clock.now()
+    period = insights.InsightFilter(since=_at(1, 0), until=now)
+
+    def hours(user_id: int) -> float:
+        loads = insights.compute(ctx, SYSTEM, period).on_call
+        return next((row.hours_on_call for row in loads if row.user_id == user_id), 0)
+
+    past = schedules.timeline(ctx, SYSTEM, schedule_id, _at(1, 0), now)
+    events = _past_events(ical.calendar(ctx, token), now)
+    hours_before = hours(ann.id)
+
+    people.set_active(ctx, actor_of(ctx, admin), ann.id, False)
+
+    assert schedules.timeline(ctx, SYSTEM, schedule_id, _at(1, 0), now) == past
+    assert _past_events(ical.calendar(ctx, token), now) == events
+    assert hours(ann.id) == hours_before > 0
+    # Bob has the day to 11 March 09:00; Ann's shifts from then on are gaps.
+    ahead = schedules.timeline(ctx, SYSTEM, schedule_id, now, _at(13, 9)).spans
+    assert [(s.start, s.end, s.user and s.user.id) for s in ahead] == [
+        (now, _at(11, 9), bob.id),
+        (_at(11, 9), _at(12, 9), None),
+        (_at(12, 9), _at(13, 9), bob.id),
+    ]
+    [yesterday] = schedules.timeline(
+        ctx, SYSTEM, schedule_id, _at(9, 9), _at(10, 9)
+    ).spans
+    assert yesterday.user is not None
+    assert yesterday.user.id == ann.id
+    with ctx.db.read() as session:
+        # Paging never reaches a deactivated user, even when asked about an
+        # instant of their past shift (a late timer).
+        assert schedules.on_call_at(session, schedule_id, _at(9, 12)) == []
+
+
+def test_reactivating_clears_the_deactivation_stamp(
+    ctx: Context, clock: ManualClock
+) -> None:
+    """Deactivation stamps the instant; reactivation clears it and the member
+    is on call again."""
+    admin = actor_of(ctx, make_user(ctx, "ada@example.com", role="admin"))
+    ann = make_user(ctx, "ann@example.com")
+    schedule_id = make_schedule(ctx, members=[ann])
+    clock.set(_at(10, 12))
+
+    people.set_active(ctx, admin, ann.id, False)
+    with ctx.db.read() as session:
+        assert session.get(User, ann.id).deactivated_at == _at(10, 12)  # type: ignore[union-attr]
+
+    people.set_active(ctx, admin, ann.id, True)
+    with ctx.db.read() as session:
+        assert session.get(User, ann.id).deactivated_at is None  # type: ignore[union-attr]
+        assert schedules.on_call_at(session, schedule_id, _at(10, 12)) == [ann.id]

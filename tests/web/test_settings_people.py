@@ -282,6 +282,10 @@ def test_deactivating_logs_the_user_out_and_reactivating_lets_them_back(
         assert ann_browser.get("/incidents").status_code == 303
         with pytest.raises(Unauthenticated):
             users.authenticate_token(ctx, secret)
+        # Schedules keep Ann's shifts before this instant.
+        ann = _user(ctx, "ann@example.com")
+        assert ann is not None
+        assert ann.deactivated_at == ctx.clock.now()
 
         on = client.post(
             f"/settings/users/{world.ann.id}/active",
@@ -291,6 +295,9 @@ def test_deactivating_logs_the_user_out_and_reactivating_lets_them_back(
         assert on.status_code == 303
         assert ann_browser.get("/incidents").status_code == 303
         log_in(ann_browser, "ann@example.com")
+        ann = _user(ctx, "ann@example.com")
+        assert ann is not None
+        assert ann.deactivated_at is None
 
 
 def test_an_unknown_user_is_not_found(client: TestClient, csrf: str) -> None:

@@ -110,8 +110,9 @@ def service_preview(
         service_id = catalog.get_service(ctx, name).id
         shown = preview.preview(ctx, OPERATOR, service_id, instant)
 
+    # print() puts one space between its arguments itself.
     console.print(
-        plain(f"{shown.service} via {shown.policy or 'no policy'}, alerting at "),
+        plain(f"{shown.service} via {shown.policy or 'no policy'}, alerting at"),
         f"{_when(shown.at)} UTC",
         highlight=False,
     )

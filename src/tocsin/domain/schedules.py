@@ -21,8 +21,8 @@ is 23 or 25 hours long on the days the clocks change, and a 12-hour shift from
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import cache
@@ -128,14 +128,16 @@ class Span:
 @dataclass(frozen=True)
 class Schedule:
     """What a render needs: the zone and the layers, lowest first (the last
-    layer wins where it has someone), and the overrides. Shifts of the
-    `unavailable` users (deactivated ones) count as nobody, so a lower layer
-    shows through them."""
+    layer wins where it has someone), and the overrides.
+
+    `deactivated` maps a user to the instant they were deactivated: their
+    shifts and overrides stand before it and count as nobody from it on, so a
+    lower layer shows through them then and the past stays as it was."""
 
     zone: ZoneInfo
     layers: tuple[Layer, ...]
     overrides: tuple[Override, ...] = ()
-    unavailable: frozenset[int] = frozenset()
+    deactivated: Mapping[int, datetime] = field(default_factory=dict)
 
 
 # Checks ------------------------------------------------------------------------
@@ -373,15 +375,17 @@ def render(schedule: Schedule, start: datetime, end: datetime) -> list[Span]:
     Overrides win over every layer; among layers the last (highest) one with
     someone on call wins. Neighbouring spans never share a user."""
     # Sources in order of precedence; each is a sorted list of disjoint spans.
-    away = schedule.unavailable
+    away = schedule.deactivated
     sources: list[list[Span]] = [
-        [Span(max(o.start, start), min(o.end, end), o.user_id)]
+        _before_deactivation(
+            [Span(max(o.start, start), min(o.end, end), o.user_id)], away
+        )
         for o in sorted(schedule.overrides, key=lambda o: o.id, reverse=True)
-        if o.start < end and o.end > start and o.user_id not in away
+        if o.start < end and o.end > start
     ]
     for layer in reversed(schedule.layers):
         spans = layer_spans(layer, schedule.zone, start, end)
-        sources.append([span for span in spans if span.user_id not in away])
+        sources.append(_before_deactivation(spans, away))
 
     cuts = sorted({start, end, *_edges(sources)})
     starts_of = [[span.start for span in source] for source in sources]
@@ -393,6 +397,20 @@ def render(schedule: Schedule, start: datetime, end: datetime) -> list[Span]:
         else:
             timeline.append(Span(begin, finish, user))
     return timeline
+
+
+def _before_deactivation(
+    spans: list[Span], deactivated: Mapping[int, datetime]
+) -> list[Span]:
+    # Each span cut off where its user was deactivated: the part before stays.
+    kept: list[Span] = []
+    for span in spans:
+        since = None if span.user_id is None else deactivated.get(span.user_id)
+        if since is None:
+            kept.append(span)
+        elif span.start < since:
+            kept.append(Span(span.start, min(span.end, since), span.user_id))
+    return kept
 
 
 def _edges(sources: Iterable[list[Span]]) -> Iterable[datetime]:

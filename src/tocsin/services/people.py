@@ -125,7 +125,9 @@ def set_active(ctx: Context, actor: Actor, user_id: int, active: bool) -> Person
     """Deactivate or reactivate a user. Admins only.
 
     Deactivating ends every browser session, revokes every API token and uses
-    up every open password-reset link of the user, in the same transaction;
+    up every open password-reset link of the user, in the same transaction,
+    and stamps `deactivated_at` (schedules show the user on call before it and
+    nobody from it on); reactivating clears the stamp.
     Conflict when the user is the last active admin. Changing nothing (the
     user is already as asked) writes nothing.
     """
@@ -144,6 +146,8 @@ def set_active(ctx: Context, actor: Actor, user_id: int, active: bool) -> Person
                 _keep_an_admin(admins, user, "deactivate")
             ended = _revoke_credentials(session, user.id, now)
             user.active = False
+            # Schedules keep the user's shifts before this instant.
+            user.deactivated_at = now
             audit(
                 session,
                 actor,
@@ -158,6 +162,7 @@ def set_active(ctx: Context, actor: Actor, user_id: int, active: bool) -> Person
             )
         else:
             user.active = True
+            user.deactivated_at = None
             audit(
                 session,
                 actor,

@@ -52,9 +52,10 @@ LOOKAHEAD = timedelta(days=400)
 def on_call_at(session: Session, schedule_id: int, at: datetime) -> list[int]:
     """The ids of the users on call on the schedule at `at`, after layers and
     overrides: one user, or an empty list when nobody is (a gap).
-    Deactivated users are never on call. Raises NotFound."""
+    This is who to page: a deactivated user is never on call here, even at an
+    instant before their deactivation. Raises NotFound."""
     at = rules.check_instant(at, "the instant")
-    schedule = load(session, schedule_id, at, at + timedelta(seconds=1))
+    schedule = load(session, schedule_id, at, at + timedelta(seconds=1), paging=True)
     return rules.on_call(schedule, at)
 
 
@@ -69,10 +70,21 @@ def gaps(
 
 
 def load(
-    session: Session, schedule_id: int, start: datetime, end: datetime
+    session: Session,
+    schedule_id: int,
+    start: datetime,
+    end: datetime,
+    *,
+    paging: bool = False,
 ) -> rules.Schedule:
     """The schedule's rules, with the overrides that touch [start, end).
-    Raises NotFound."""
+
+    A deactivated user counts as on call before their `deactivated_at` and as
+    nobody from it on, so the past renders as it was. One without the stamp
+    (deactivated before migration 0013, with no audit record saying when)
+    counts as nobody at every instant. With `paging`, every deactivated user
+    does: a late timer asking about an earlier instant must fall through to
+    someone who can still be paged. Raises NotFound."""
     row = session.get(Schedule, schedule_id)
     if row is None:
         raise NotFound(f"no schedule {schedule_id}")
@@ -89,8 +101,10 @@ def load(
     ).all()
     people = {m.user_id for layer in layers for v in layer.versions for m in v.members}
     people.update(o.user_id for o in overrides)
-    inactive = session.scalars(
-        select(User.id).where(User.id.in_(sorted(people)), ~User.active)
+    inactive = session.execute(
+        select(User.id, User.deactivated_at).where(
+            User.id.in_(sorted(people)), ~User.active
+        )
     ).all()
 
     return rules.Schedule(
@@ -99,7 +113,10 @@ def load(
         overrides=tuple(
             rules.Override(o.id, o.user_id, o.start_at, o.end_at) for o in overrides
         ),
-        unavailable=frozenset(inactive),
+        deactivated={
+            user_id: rules.EARLIEST if paging or since is None else since
+            for user_id, since in inactive
+        },
     )
 
 

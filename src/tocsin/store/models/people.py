@@ -24,6 +24,11 @@ class User(CreatedAt, Base):
     # IANA zone the pages show this user's times in.
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     active: Mapped[bool] = mapped_column(default=True)
+    # When the user was last deactivated; empty while active. Schedules show
+    # a deactivated user on call before this instant and nobody from it on.
+    # Empty on an inactive user: deactivated before migration 0013 with no
+    # audit record saying when, counted as nobody at every instant.
+    deactivated_at: Mapped[datetime | None]
     # The single sign-on identity linked at the first login through the
     # provider (tocsin.services.sso): its issuer URL and subject (`sub`).
     oidc_issuer: Mapped[str | None] = mapped_column(String(500))
