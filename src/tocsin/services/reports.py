@@ -46,7 +46,7 @@ FORM_MIN_AGE = timedelta(seconds=3)
 FORM_MAX_AGE = timedelta(hours=2)
 _FORM_DOMAIN = b"tocsin.report-form.v1"
 _CLIENT_DOMAIN = b"tocsin.report-client.v1"
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\Z")
 # The class of the PostgreSQL advisory locks that take one client's reports in
 # turn (the two-number form, apart from Tocsin's single-number locks).
 RATE_LIMIT_LOCK = 0x70C5_0002
