@@ -241,3 +241,18 @@ def test_a_page_queued_before_triage_is_not_sent_after_it(
         ).one()
     assert message.status == "cancelled"
     assert "dismissed" in message.last_error
+
+
+def test_a_report_title_cannot_ping_a_slack_channel(
+    ctx: Context, worker: Worker, owner: User, slack: ProviderServer
+) -> None:
+    """The title is the reporter's text: Slack gets it escaped, in the fallback
+    text and in the blocks alike."""
+    add(ctx, owner, "slack", f"{slack.url}/services/T0/B0/x")
+    reports.report_as_staff(ctx, actor_of(ctx, owner), title="<!channel> & co")
+
+    worker.run_once()
+
+    [posted] = slack.requests("/services/T0/B0/x")
+    assert "<!channel>" not in posted.body.decode()
+    assert "&lt;!channel&gt; &amp; co" in posted.json()["text"]
