@@ -129,7 +129,7 @@ def test_an_owner_without_rules_is_paged_on_every_contact_method(
     assert "address" not in event["data"]
     pages = sent(ctx, actor, report.id)
     assert sorted(p.channel for p in pages) == ["email", "slack", "sms", "webhook"]
-    assert {(p.name, p.outcome, p.reminder) for p in pages} == {("Olga", "queued", 0)}
+    assert {(p.name, p.outcome, p.reminder) for p in pages} == {("Olga", "sent", 0)}
 
     reports.dismiss(ctx, actor, report.id, "Known, a deploy is rolling back")
     for _ in range(5):
@@ -187,7 +187,7 @@ def test_reminders_follow_the_rules_and_stop_after_four(
     assert [p.reminder for p in pages if p.channel == "sms"] == [0, 1, 2, 3, 4]
     assert [p.outcome for p in pages if p.channel == "slack"][:2] == [
         "scheduled after 5 min if still untriaged",
-        "queued",
+        "sent",
     ]
     assert [p.channel for p in sent(ctx, actor, triaged.id)] == ["sms", "slack"]
 
@@ -212,7 +212,7 @@ def test_sms_to_the_owner_is_throttled_as_pages_are(
 
     assert len(texts(phone)) == 2
     outcomes = [p.outcome for p in sent(ctx, actor, report.id) if p.channel == "sms"]
-    assert outcomes[:2] == ["queued", "queued"]
+    assert outcomes[:2] == ["sent", "sent"]
     assert len(outcomes) == 5
     assert all(o.startswith("held back: 2 pages") for o in outcomes[2:])
 
@@ -241,6 +241,8 @@ def test_a_page_queued_before_triage_is_not_sent_after_it(
         ).one()
     assert message.status == "cancelled"
     assert "dismissed" in message.last_error
+    [page] = [p for p in sent(ctx, actor, report.id) if p.channel == "sms"]
+    assert page.outcome == "not sent: report is dismissed"
 
 
 def test_a_report_title_cannot_ping_a_slack_channel(

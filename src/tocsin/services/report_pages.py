@@ -39,6 +39,7 @@ from tocsin.triage_schemas import OwnerPageRead
 REPORT_NOTIFY = "report_notify"
 PAGED = "report.owner_paged"
 KIND = "report_page"
+QUEUED = "queued"
 
 _OUTBOX = table_of(OutboxMessage)
 # As for incident pages: channels read the full address from the payload.
@@ -140,9 +141,16 @@ def queue(
     ]
     session.execute(insert(_OUTBOX), rows)
     ctx.work_queued.set()
-    for contact in allowed:
+    for contact, row in zip(allowed, rows, strict=True):
         _record(
-            session, report, recipient, contact.kind, "queued", message.reminder, now
+            session,
+            report,
+            recipient,
+            contact.kind,
+            QUEUED,
+            message.reminder,
+            now,
+            message_key=row["idempotency_key"],
         )
     return len(rows)
 
@@ -180,7 +188,8 @@ def fire_notify(
 
 
 def sent_to_owners(session: Session, report_id: int) -> list[OwnerPageRead]:
-    """What was sent to whom about the report, oldest first."""
+    """What was sent to whom about the report, oldest first. A queued message
+    says what became of it since: sent, failed (and why) or not sent."""
     rows = session.execute(
         select(AuditRecord.at, AuditRecord.detail)
         .where(
@@ -189,17 +198,40 @@ def sent_to_owners(session: Session, report_id: int) -> list[OwnerPageRead]:
             AuditRecord.action == PAGED,
         )
         .order_by(AuditRecord.id)
-    )
+    ).all()
+    keys = [str(d["message_key"]) for _, d in rows if d.get("message_key")]
+    delivery = {
+        key: _delivery(status, error)
+        for key, status, error in session.execute(
+            select(
+                OutboxMessage.idempotency_key,
+                OutboxMessage.status,
+                OutboxMessage.last_error,
+            ).where(OutboxMessage.idempotency_key.in_(keys))
+        )
+    }
     return [
         OwnerPageRead(
             at=at,
             name=str(detail.get("name", "")),
             channel=str(detail.get("channel", "")),
-            outcome=str(detail.get("outcome", "")),
+            outcome=delivery.get(
+                str(detail.get("message_key", "")), str(detail.get("outcome", ""))
+            ),
             reminder=int(detail.get("reminder", 0)),
         )
         for at, detail in rows
     ]
+
+
+def _delivery(status: str, error: str) -> str:
+    if status == "pending":
+        return QUEUED
+    if status == "sent":
+        return "sent"
+    if status == "cancelled":
+        return error or "not sent"
+    return f"{status}: {error[:200]}" if error else status
 
 
 def _email_login(
@@ -228,6 +260,7 @@ def _email_login(
         "queued to the login address (no contact method)",
         message.reminder,
         now,
+        message_key=row["idempotency_key"],
     )
     return 1
 
@@ -301,6 +334,8 @@ def _record(
     outcome: str,
     reminder: int,
     now: datetime,
+    *,
+    message_key: str = "",
 ) -> None:
     audit(
         session,
@@ -314,4 +349,5 @@ def _record(
         channel=channel,
         outcome=outcome,
         reminder=reminder,
+        message_key=message_key,
     )
