@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from urllib.parse import parse_qs
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from tests.builders import actor_of, make_user
 from tests.channels.recording import Recorder
@@ -21,7 +21,7 @@ from tocsin.domain.access import SYSTEM, Actor
 from tocsin.engine.worker import Worker
 from tocsin.services import contacts, notification_rules, reports, triage
 from tocsin.services.context import Context
-from tocsin.store.models import OutboxMessage, User
+from tocsin.store.models import ContactMethod, OutboxMessage, User
 from tocsin.triage_schemas import OwnerPageRead
 
 SID = "AC00000000000000000000000000000000"
@@ -258,3 +258,22 @@ def test_a_report_title_cannot_ping_a_slack_channel(
     [posted] = slack.requests("/services/T0/B0/x")
     assert "<!channel>" not in posted.body.decode()
     assert "&lt;!channel&gt; &amp; co" in posted.json()["text"]
+
+
+def test_an_owner_without_contact_methods_is_emailed_at_the_login_address(
+    ctx: Context, worker: Worker, owner: User, mail: Recorder
+) -> None:
+    """A profile without a usable contact method (Tocsin refuses to remove the
+    last one, so this is older or imported data) does not leave a report
+    unseen: the login address gets the email, and the report says so."""
+    with ctx.db.write() as session:
+        session.execute(delete(ContactMethod).where(ContactMethod.user_id == owner.id))
+    actor = actor_of(ctx, owner)
+    report = reports.report_as_staff(ctx, actor, title="Nobody to tell")
+
+    worker.run_once()
+
+    assert [m.recipient for m in mail.sent] == ["olga@example.com"]
+    [page] = sent(ctx, actor, report.id)
+    assert page.channel == "email (login address: no contact method)"
+    assert page.outcome == "sent"
