@@ -1,7 +1,8 @@
 """Reports: problems raised by people (staff, customers, email) that wait in
 the incident log until triage declares an incident from them or dismisses them.
 
-A new report tells its triage owner at once, and again every
+A new report pages its triage owner at once (through their own contact
+methods and notification rules, see report_pages), and again every
 `report_reminder_minutes` while nobody has triaged it (at most
 MAX_REMINDERS times). The public form is guarded by a signed form token, a
 rate limit per client address kept in the database (so every process agrees),
