@@ -53,6 +53,17 @@ class IncidentNumber(_Read):
     title: str
 
 
+class OwnerPageRead(_Read):
+    """One message to a report's triage owner: when, to whom, by which kind of
+    contact method, and what became of it (queued, scheduled, held back)."""
+
+    at: datetime
+    name: str
+    channel: str
+    outcome: str
+    reminder: int
+
+
 class ReportRead(_Read):
     id: int
     reference: str
@@ -69,6 +80,8 @@ class ReportRead(_Read):
     triaged_by_label: str
     triage_reason: str
     incident: IncidentNumber | None
+    # Filled in for one report (get_report), left empty in lists.
+    owner_pages: list[OwnerPageRead] = []
 
 
 class ReportPage(BaseModel):

@@ -91,7 +91,7 @@ def test_bad_report_input_is_refused_and_nothing_is_stored(
 def test_the_triage_owner_of_the_service_is_told_and_reminded(
     ctx: Context, clock: ManualClock
 ) -> None:
-    """The service's owner gets a notice at once, and a reminder timer is set."""
+    """The service's owner is paged at once, and a reminder timer is set."""
     owner = make_user(ctx, "olga@example.com")
     reporter = make_user(ctx, "rick@example.com", role="viewer")
     service_id = make_service(ctx)
@@ -105,7 +105,7 @@ def test_the_triage_owner_of_the_service_is_told_and_reminded(
         messages = session.scalars(select(OutboxMessage)).all()
         timers = session.scalars(select(Timer)).all()
     assert [m.recipient for m in messages] == ["olga@example.com"]
-    assert messages[0].payload["topic"] == "report_untriaged"
+    assert messages[0].payload["kind"] == "report_page"
     assert f"R-{report.id}" in messages[0].subject
     assert "From:      Rick <rick@example.com>" in messages[0].body
     assert [t.kind for t in timers] == [reports.REMIND]

@@ -592,3 +592,16 @@ def test_allowed_domains_are_read_from_a_comma_separated_list() -> None:
     settings = Settings(oidc_allowed_domains="Example.COM, @ops.example ,")  # type: ignore[arg-type]
 
     assert settings.oidc_allowed_domains == ["example.com", "ops.example"]
+
+
+def test_a_provider_error_with_a_trailing_newline_is_not_echoed(
+    client: TestClient, world: World
+) -> None:
+    """'$' would let 'access_denied\\n' through as a well-formed error word."""
+    callback = authorize(start(client))
+    path, _, query = callback.partition("?")
+    state = parse_qs(query)["state"][0]
+
+    answer = client.get(path, params={"state": state, "error": "access_denied\n"})
+
+    assert_refused(answer, 400, "The provider did not sign you in (error)")

@@ -9,9 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests.builders import make_user
+from tests.builders import actor_of, make_user
 from tests.web.conftest import World, hidden_field, log_in
 from tocsin.clock import ManualClock
+from tocsin.domain.access import SYSTEM
+from tocsin.services import reports, triage
 from tocsin.services.context import Context
 from tocsin.store.models import Incident
 from tocsin.store.models.triage import Report
@@ -201,3 +203,23 @@ def test_viewers_report_but_do_not_see_triage_forms(
     assert made.status_code == 303
     assert "Declare an incident" not in detail.text
     assert dismissed.status_code == 403
+
+
+def test_the_report_page_says_what_was_sent_to_the_triage_owner(
+    client: TestClient, ctx: Context
+) -> None:
+    """Each page to the owner is a row: name (escaped), channel and outcome."""
+    owner = make_user(ctx, "olga@example.com", name="Olga <b>Ops</b>")
+    triage.set_owner(ctx, SYSTEM, user_id=owner.id)
+    report = reports.report_as_staff(ctx, actor_of(ctx, owner), title="Slow search")
+
+    log_in(client, "olga@example.com")
+    page = client.get(f"/reports/{report.id}")
+
+    assert page.status_code == 200
+    assert "Sent to the triage owner" in page.text
+    assert "<b>Ops</b>" not in page.text
+    row = re.search(r"<td>Olga &lt;b&gt;Ops&lt;/b&gt;</td>\s*<td>(\w+)</td>", page.text)
+    assert row is not None
+    assert row.group(1) == "email"
+    assert "<td>queued</td>" in page.text

@@ -29,6 +29,8 @@ from tocsin.services.context import Context
 from tocsin.services.heartbeats import TIMER_KIND as HEARTBEAT
 from tocsin.services.heartbeats import on_timer as heartbeat_due
 from tocsin.services.paging import NOTIFY, NOTIFY_DIGEST, fire_digest, fire_notify
+from tocsin.services.report_pages import REPORT_NOTIFY
+from tocsin.services.report_pages import fire_notify as report_notify
 from tocsin.services.reports import REMIND as REPORT_REMINDER
 from tocsin.services.reports import remind as remind_triage_owner
 from tocsin.services.status_page import MAINTENANCE_TIMER, on_maintenance_timer
@@ -66,6 +68,7 @@ HANDLERS: dict[str, TimerHandler] = {
     NOTIFY_DIGEST: fire_digest,
     escalation.ESCALATE: _escalate,
     REPORT_REMINDER: remind_triage_owner,
+    REPORT_NOTIFY: report_notify,
     schedule_reminders.SHIFT_REMINDER: schedule_reminders.fire,
     MAINTENANCE_TIMER: on_maintenance_timer,
     TASK_OVERDUE: remind_overdue,

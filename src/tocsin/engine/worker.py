@@ -23,11 +23,13 @@ from sqlalchemy.orm import InstrumentedAttribute
 from tocsin.channels import registry
 from tocsin.channels.base import Channel, DeliveryError, Outbound
 from tocsin.domain.incidents import IncidentStatus
+from tocsin.domain.triage import ReportStatus
 from tocsin.engine.timers import HANDLERS
-from tocsin.services import maintenance
+from tocsin.services import maintenance, report_pages
 from tocsin.services.context import Context
 from tocsin.services.records import add_timeline
 from tocsin.store.models import DeliveryAttempt, Incident, OutboxMessage, Timer
+from tocsin.store.models.triage import Report
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +168,15 @@ class Worker:
                     # Queued before a window began (a retry after a failure, a
                     # worker that lagged): nothing pages during one.
                     self._hold_for_maintenance(message_id, until)
+                    return
+            if message.payload.get("kind") == report_pages.KIND:
+                report_id = int(message.payload.get("report_id", 0))
+                report_status = session.scalar(
+                    select(Report.status).where(Report.id == report_id)
+                )
+                if report_status != ReportStatus.UNTRIAGED:
+                    # Triaged since it was queued: the owner has nothing to do.
+                    self._cancel(message_id, f"report is {report_status}")
                     return
             outbound = Outbound(
                 idempotency_key=message.idempotency_key,

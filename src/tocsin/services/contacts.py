@@ -29,12 +29,12 @@ from tocsin.services.records import audit
 from tocsin.store.db import table_of
 from tocsin.store.models import ContactMethod, OutboxMessage, User
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 # E.164: a plus, a country code that does not start with 0, at most 15 digits.
-_PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_PHONE = re.compile(r"^\+[1-9][0-9]{6,14}\Z")
 _PHONE_SEPARATORS = re.compile(r"[\s().-]")
 # Slack member ids start with U or W; channel ids with C or G.
-_SLACK_ID = re.compile(r"^[UWCG][A-Z0-9]{6,20}$")
+_SLACK_ID = re.compile(r"^[UWCG][A-Z0-9]{6,20}\Z")
 # Controls, direction marks, and lone surrogates: a command-line argument that
 # is not UTF-8 arrives as those, and the database cannot store them.
 _CONTROL = re.compile(

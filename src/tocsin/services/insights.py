@@ -53,7 +53,7 @@ AnySelect = Select[*tuple[Any, ...]]
 MAX_DAYS = 731
 TOP = 10
 
-_SINCE = re.compile(r"^(\d{1,4})([dw])$")
+_SINCE = re.compile(r"^(\d{1,4})([dw])\Z")
 
 
 def parse_since(text: str, now: datetime) -> datetime:

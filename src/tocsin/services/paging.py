@@ -335,15 +335,42 @@ def _pass_throttle(
     contacts: Sequence[Contact],
     now: datetime,
 ) -> list[Contact]:
-    """The contacts that may be paged now; the others are counted as folded.
+    """The contacts that may be paged now; each one held back is said on the
+    incident's timeline."""
+    allowed, held = throttle(session, ctx, contacts, now)
+    for contact, sent in held:
+        add_timeline(
+            session,
+            incident,
+            at=now,
+            kind="page_throttled",
+            message=(
+                f"Page to {recipient.name} by {contact.kind} held back: "
+                f"{sent} pages in {ctx.settings.page_throttle_window_minutes} "
+                "minutes already; one summary follows when the window ends"
+            ),
+            user_id=recipient.user_id,
+            contact_method_id=contact.id,
+        )
+    return allowed
 
-    The contact rows are locked, so concurrent pages to one phone (two workers,
-    two incidents) count one after the other.
+
+def throttle(
+    session: Session, ctx: Context, contacts: Sequence[Contact], now: datetime
+) -> tuple[list[Contact], list[tuple[Contact, int]]]:
+    """Split `contacts` into those that may be paged now and those held back
+    (each with how many pages it had in the window), and count both.
+
+    The count is per contact method, whatever the page is about, so a phone
+    gets at most `page_throttle_limit` messages per window in all. The contact
+    rows are locked, so concurrent pages to one phone (two workers, two
+    incidents) count one after the other. The first contact held back in a
+    window sets the summary that follows when the window ends.
     """
     settings = ctx.settings
     throttled = [c for c in contacts if c.kind in settings.page_throttle_kinds]
     if not throttled:
-        return list(contacts)
+        return list(contacts), []
 
     window = timedelta(minutes=settings.page_throttle_window_minutes)
     states = {
@@ -362,6 +389,7 @@ def _pass_throttle(
     }
 
     allowed: list[Contact] = []
+    held: list[tuple[Contact, int]] = []
     for contact in contacts:
         state = states.get(contact.id)
         if state is None:
@@ -382,19 +410,7 @@ def _pass_throttle(
             if folded == 0:
                 _schedule_digest(session, contact, started + window, now)
             folded += 1
-            add_timeline(
-                session,
-                incident,
-                at=now,
-                kind="page_throttled",
-                message=(
-                    f"Page to {recipient.name} by {contact.kind} held back: "
-                    f"{sent} pages in {settings.page_throttle_window_minutes} "
-                    "minutes already; one summary follows when the window ends"
-                ),
-                user_id=recipient.user_id,
-                contact_method_id=contact.id,
-            )
+            held.append((contact, sent))
         session.execute(
             update(ContactMethod)
             .where(ContactMethod.id == contact.id)
@@ -404,7 +420,7 @@ def _pass_throttle(
                 throttle_folded=folded,
             )
         )
-    return allowed
+    return allowed, held
 
 
 def _schedule_digest(

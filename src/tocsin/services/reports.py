@@ -1,7 +1,8 @@
 """Reports: problems raised by people (staff, customers, email) that wait in
 the incident log until triage declares an incident from them or dismisses them.
 
-A new report tells its triage owner at once, and again every
+A new report pages its triage owner at once (through their own contact
+methods and notification rules, see report_pages), and again every
 `report_reminder_minutes` while nobody has triaged it (at most
 MAX_REMINDERS times). The public form is guarded by a signed form token, a
 rate limit per client address kept in the database (so every process agrees),
@@ -26,7 +27,7 @@ from tocsin.domain import triage as rules
 from tocsin.domain.access import Actor, Role, can_see_team, require_role
 from tocsin.domain.triage import ReportStatus
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound, TocsinError
-from tocsin.services import notices
+from tocsin.services import report_pages
 from tocsin.services import triage as config
 from tocsin.services.context import Context
 from tocsin.services.records import audit
@@ -46,7 +47,7 @@ FORM_MIN_AGE = timedelta(seconds=3)
 FORM_MAX_AGE = timedelta(hours=2)
 _FORM_DOMAIN = b"tocsin.report-form.v1"
 _CLIENT_DOMAIN = b"tocsin.report-client.v1"
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\Z")
 # The class of the PostgreSQL advisory locks that take one client's reports in
 # turn (the two-number form, apart from Tocsin's single-number locks).
 RATE_LIMIT_LOCK = 0x70C5_0002
@@ -264,8 +265,12 @@ def list_reports(
 
 
 def get_report(ctx: Context, actor: Actor, report_id: int) -> ReportRead:
+    """The report with what was sent to its triage owners; NotFound when the
+    actor may not see it."""
     with ctx.db.read() as session:
-        return ReportRead.model_validate(visible(session, actor, report_id))
+        read = ReportRead.model_validate(visible(session, actor, report_id))
+        read.owner_pages = report_pages.sent_to_owners(session, read.id)
+        return read
 
 
 def dismiss(ctx: Context, actor: Actor, report_id: int, reason: str) -> ReportRead:
@@ -341,14 +346,12 @@ def remind(
 def _tell_owner(
     session: Session, ctx: Context, report: Report, *, reminder: int
 ) -> None:
-    """Notify whoever triages the report now, and set the next reminder."""
+    """Page whoever triages the report now, and set the next reminder."""
     now = ctx.clock.now()
     owners = config.owner_user_ids(session, report.service_id, now)
     if owners:
-        subject, body = _notice(ctx, session, report, reminder)
-        if notices.notify(
-            session, ctx, owners, subject=subject, body=body, topic="report_untriaged"
-        ):
+        message = owner_message(ctx, session, report, reminder)
+        if report_pages.page_owners(session, ctx, report, owners, message):
             report.owner_notified_at = now
 
     if reminder < MAX_REMINDERS:
@@ -362,9 +365,11 @@ def _tell_owner(
         )
 
 
-def _notice(
+def owner_message(
     ctx: Context, session: Session, report: Report, reminder: int
-) -> tuple[str, str]:
+) -> report_pages.Message:
+    """The email text of a page to the report's triage owner; `reminder` is 0
+    for the first and counts up from 1."""
     service = session.get(Service, report.service_id) if report.service_id else None
     again = " (reminder)" if reminder else ""
     subject = f"[Tocsin] Report R-{report.id} waits for triage{again}: {report.title}"
@@ -385,7 +390,7 @@ def _notice(
             f"Triage it: {base}/reports/{report.id}",
         ]
     )
-    return subject, body
+    return report_pages.Message(subject, body, reminder)
 
 
 def _reporter(session: Session, report: Report) -> str:

@@ -54,7 +54,7 @@ CALLBACK_PATH = "/login/oidc/callback"
 FLOW_TTL = timedelta(minutes=10)
 SCOPES = "openid email profile"
 _FLOW_KEY_DOMAIN = b"tocsin.sign-on-flow.v1"
-_PROVIDER_ERROR = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_PROVIDER_ERROR = re.compile(r"^[A-Za-z0-9_.-]{1,64}\Z")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 # Who creates an account at its first sign-in, in the audit log.

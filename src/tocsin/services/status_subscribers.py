@@ -61,7 +61,7 @@ _DOMAIN = b"tocsin.status-subscriber.v1"
 _OUTBOX = table_of(OutboxMessage)
 # Deliberately plain: one @, no spaces or controls, a dotted domain. The
 # confirmation mail is the real test of an address.
-_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+\Z")
 # Characters that would split or rewrite the To header (`a,b@x` names two
 # mailboxes), and kinds of character a manager cannot see or that reorder the
 # text around them (controls, format marks such as U+202E, separators).

@@ -37,7 +37,7 @@ from tocsin.store.models import (
 TOKEN_PREFIX = "tcs_"  # noqa: S105 -- a public prefix, not a secret
 SESSION_TTL = timedelta(hours=12)
 LAST_USED_STEP = timedelta(minutes=5)
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\Z")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _passwords = PasswordHash.recommended()
 

@@ -28,7 +28,7 @@ from tocsin.services import users
 HOME = "/"
 CSRF_HEADER = "X-CSRF-Token"
 LOGIN_COOKIE_MAX_AGE = 60 * 60
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,64}\Z")
 
 
 class LoginRequired(Unauthenticated):
