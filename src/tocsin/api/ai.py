@@ -72,9 +72,13 @@ class FieldReportRead(_Read):
     decided: int
     accepted: int
     accept_rate: float | None
-    judged: int = Field(description="Suggestions on incidents now resolved.")
+    judged: int = Field(
+        description="Suggestions on incidents now resolved with a final value."
+    )
     accuracy: float | None = Field(
-        description="Share of judged suggestions equal to the final value."
+        description="Share of judged suggestions equal to the final value: the"
+        " incident's severity or type, or for a service the person's decision"
+        " (else the incident's service)."
     )
 
 
@@ -111,13 +115,16 @@ def list_suggestions(
 @router.post(
     "/incidents/{number}/suggestions/{field}/accept",
     operation_id="acceptIncidentSuggestion",
-    summary="Accept a suggestion (a severity is also set on the incident)",
+    summary="Accept a suggestion (a severity or type is set on the incident)",
     response_model=SuggestionRead,
     responses=problem_responses(400, 403, 404, 409, 422),
 )
 def accept(
     ctx: CtxDep, actor: ActorDep, number: Number, field: FieldName
 ) -> SuggestionRead:
+    """A severity or incident type is set on the incident, on its timeline.
+    A service is advice: the incident stays on its service (reassign its
+    escalation policy to hand it over); the decision is recorded and judged."""
     view = suggestions.decide(ctx, actor, number, field)
     return SuggestionRead.model_validate(view)
 
@@ -125,7 +132,7 @@ def accept(
 @router.post(
     "/incidents/{number}/suggestions/{field}/override",
     operation_id="overrideIncidentSuggestion",
-    summary="Override a suggestion with another value",
+    summary="Override a suggestion (a severity or type is set on the incident)",
     response_model=SuggestionRead,
     responses=problem_responses(400, 403, 404, 409, 422),
 )

@@ -509,8 +509,8 @@ def decide(
         if not chosen:
             raise InvalidInput("an override needs a value")
         if field != "severity" and chosen not in _values(session, field):
-            # A severity is checked as it is set; the others are recorded only,
-            # so an override must name something that exists to be judged.
+            # A severity is checked as it is set. A type must be one offered
+            # to new incidents; a service one that exists, to be judged.
             name = field.replace("_", " ")
             raise InvalidInput(f"there is no {name} {chosen!r} to choose")
         outcome = "accepted" if chosen == row.value else "overridden"
