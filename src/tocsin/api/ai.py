@@ -65,6 +65,15 @@ class TrainedModelRead(_Read):
     created_at: datetime
 
 
+class ModelInUseRead(BaseModel):
+    model: TrainedModelRead | None = Field(
+        description="The newest trained model; null while the rules answer."
+    )
+    description: str = Field(
+        description="Where suggestions come from, with when and on how many."
+    )
+
+
 class FieldReportRead(_Read):
     week: str = Field(description="ISO week of the suggestions, as 2026-W09.")
     field: str
@@ -169,6 +178,19 @@ def similar(
 )
 def train(ctx: CtxDep, actor: ActorDep) -> TrainedModelRead:
     return TrainedModelRead.model_validate(suggestions.train(ctx, actor))
+
+
+@router.get(
+    "/ai/model",
+    operation_id="getTriageModel",
+    summary="Where suggestions come from: the rules, synthetic set or history",
+    response_model=ModelInUseRead,
+    responses=problem_responses(403),
+)
+def model_in_use(ctx: CtxDep, actor: ActorDep) -> ModelInUseRead:
+    model, description = suggestions.model_in_use(ctx, actor)
+    read = TrainedModelRead.model_validate(model) if model else None
+    return ModelInUseRead(model=read, description=description)
 
 
 @router.get(

@@ -270,6 +270,14 @@ def current(ctx: Context) -> TrainedModel | None:
         return _trained(row) if row else None
 
 
+def model_in_use(ctx: Context, actor: Actor) -> tuple[TrainedModel | None, str]:
+    """The model in use (None: the rules answer) and `describe`'s words for
+    it. Anyone signed in may read it."""
+    require_role(actor, Role.VIEWER)
+    model = current(ctx)
+    return model, describe(model)
+
+
 def describe(model: TrainedModel | None) -> str:
     """Where suggestions come from, in words for the panel and the report:
     the rules, the synthetic set or the organisation's history, with when
