@@ -548,9 +548,9 @@ def test_a_service_decision_moves_nothing_and_says_so(
 def test_accuracy_is_judged_against_what_was_decided(
     ctx: Context, ann: Actor, checkout: None
 ) -> None:
-    """A type is judged only once the incident has one; a service suggestion,
-    which moves nothing, is judged against the person's decision when there is
-    one, else against the incident's service."""
+    """A type is judged only once the incident has one. A service suggestion
+    moves nothing, so the incident's service says nothing about it: it is
+    judged against the person's decision, and not at all without one."""
     agreed = _open(ctx, "search is down too", "acc-a")
     overridden = _open(ctx, "search is down again", "acc-b")
     untouched = _open(ctx, "search is down once more", "acc-c")
@@ -565,8 +565,8 @@ def test_accuracy_is_judged_against_what_was_decided(
     rows = {r.field: r for r in suggestions.report(ctx, ann)}
 
     # agreed: search == search (right); overridden: checkout != search
-    # (wrong); untouched: the incident stayed on checkout (wrong).
-    assert (rows["service"].judged, rows["service"].accuracy) == (3, round(1 / 3, 4))
+    # (wrong); untouched: not judged, though it stayed on checkout.
+    assert (rows["service"].judged, rows["service"].accuracy) == (2, 0.5)
     # Only the typed incident is judged, and its type was the suggestion.
     assert (rows["incident_type"].judged, rows["incident_type"].accuracy) == (1, 1.0)
 

@@ -87,7 +87,7 @@ class FieldReportRead(_Read):
     accuracy: float | None = Field(
         description="Share of judged suggestions equal to the final value: the"
         " incident's severity or type, or for a service the person's decision"
-        " (else the incident's service)."
+        " (an untyped incident or an undecided service is not judged)."
     )
 
 

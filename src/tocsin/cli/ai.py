@@ -152,7 +152,8 @@ def report(
     """Where suggestions come from now (the rules, the synthetic set or the
     history, when trained and on how many examples), then per week and field:
     suggestions made, accept rate, and accuracy against the final value of
-    resolved incidents (for the owning service, the person's decision)."""
+    resolved incidents (for the owning service, the person's decision; one
+    left undecided is not judged)."""
     with reported(), opened() as ctx:
         rows = suggestions.report(ctx, _actor(ctx, as_email), weeks=weeks)
         model = suggestions.current(ctx)

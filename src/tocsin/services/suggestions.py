@@ -657,12 +657,13 @@ def report(ctx: Context, actor: Actor, *, weeks: int = 12) -> list[FieldReport]:
 
 
 def _final(incident: Incident, suggestion: AiSuggestion) -> str | None:
-    """The answer a suggestion is judged against: the incident's severity or
-    type as it ended (None while untyped: nobody said what it was). A service
-    decision moves nothing, so the person's choice is the answer when they
-    made one; otherwise the service the incident stayed on."""
-    if suggestion.field == "service" and suggestion.outcome != "pending":
-        return suggestion.chosen
+    """The answer a suggestion is judged against (None: not judged): the
+    incident's severity or type as it ended, None while untyped (nobody said
+    what it was). An incident never changes service, so staying on one says
+    nothing about a service suggestion: the person's decision is the answer,
+    None without one."""
+    if suggestion.field == "service":
+        return suggestion.chosen if suggestion.outcome != "pending" else None
     return _current(incident, suggestion.field)
 
 
