@@ -109,7 +109,7 @@ class FieldReport:
     decided: int
     accepted: int
     accept_rate: float | None
-    # Among incidents resolved with a final value (see `report`), the share
+    # Among incidents resolved with a final value (see `_final`), the share
     # whose final value was suggested.
     judged: int
     accuracy: float | None
