@@ -449,3 +449,170 @@ def _lock_waiters(ctx: Context) -> int:
             "WHERE wait_event_type = 'Lock' AND datname = current_database()"
         )
         return int(session.scalar(query) or 0)
+
+
+def _incident(ctx: Context, number: int) -> Incident:
+    with ctx.db.read() as session:
+        row = session.scalars(select(Incident).where(Incident.number == number)).one()
+        session.expunge(row)
+        return row
+
+
+def _timeline(ctx: Context, number: int, kind: str) -> list[TimelineEntry]:
+    with ctx.db.read() as session:
+        rows = session.scalars(
+            select(TimelineEntry)
+            .join(Incident, TimelineEntry.incident_id == Incident.id)
+            .where(Incident.number == number, TimelineEntry.kind == kind)
+        ).all()
+        for row in rows:
+            session.expunge(row)
+        return list(rows)
+
+
+def test_accepting_a_severity_says_who_and_why_on_the_timeline(
+    ctx: Context, ann: Actor, checkout: None
+) -> None:
+    """The severity change itself names the person and that they accepted a
+    suggestion, so the timeline reads without the suggestion entry beside it."""
+    number = _open(ctx, "Checkout is down", "sev-why")
+    suggestions.suggestions(ctx, ann, number)
+
+    suggestions.decide(ctx, ann, number, "severity")
+
+    [entry] = _timeline(ctx, number, "severity_changed")
+    assert "by ann@example.com" in entry.message
+    assert entry.message.endswith("accepted suggestion")
+
+
+def test_accepting_a_type_sets_it_on_the_incident(
+    ctx: Context, ann: Actor, checkout: None
+) -> None:
+    """The incident takes the suggested type through the impact change, on
+    the timeline with who and why; the view shows it as the current value."""
+    number = _open(ctx, "Checkout is down", "type-accept")
+    suggestions.suggestions(ctx, ann, number)
+
+    view = suggestions.decide(ctx, ann, number, "incident_type")
+
+    assert (view.outcome, view.chosen, view.current) == ("accepted", "outage", "outage")
+    with ctx.db.read() as session:
+        key = session.scalar(
+            select(IncidentType.key)
+            .join(Incident, Incident.incident_type_id == IncidentType.id)
+            .where(Incident.number == number)
+        )
+        actions = list(session.scalars(select(AuditRecord.action)))
+    assert key == "outage"
+    [entry] = _timeline(ctx, number, "impact_updated")
+    assert "type Outage" in entry.message
+    assert entry.message.endswith("accepted suggestion")
+    assert entry.data["reason"] == "accepted suggestion"
+    assert "incident.impact" in actions
+
+
+def test_overriding_a_type_sets_the_chosen_type(
+    ctx: Context, ann: Actor, checkout: None
+) -> None:
+    number = _open(ctx, "Checkout is down", "type-override")
+    suggestions.suggestions(ctx, ann, number)
+
+    view = suggestions.decide(ctx, ann, number, "incident_type", value="security")
+
+    assert (view.outcome, view.current) == ("overridden", "security")
+    [entry] = _timeline(ctx, number, "impact_updated")
+    assert "type Security" in entry.message
+    assert entry.message.endswith("overrode suggestion outage")
+
+
+def test_a_service_decision_moves_nothing_and_says_so(
+    ctx: Context, ann: Actor, checkout: None
+) -> None:
+    """Tocsin has no way to move an incident to another service: accepting a
+    service suggestion records agreement only, and the timeline says the
+    incident stays where it is."""
+    number = _open(ctx, "search is down too", "svc-stay")
+    suggestions.suggestions(ctx, ann, number)
+
+    view = suggestions.decide(ctx, ann, number, "service")
+
+    assert (view.outcome, view.chosen, view.current) == (
+        "accepted",
+        "search",
+        "checkout",
+    )
+    [entry] = _timeline(ctx, number, "suggestion_accepted")
+    assert "stays on service checkout" in entry.message
+
+
+def test_accuracy_is_judged_against_what_was_decided(
+    ctx: Context, ann: Actor, checkout: None
+) -> None:
+    """A type is judged only once the incident has one. A service suggestion
+    moves nothing, so the incident's service says nothing about it: it is
+    judged against the person's decision, and not at all without one."""
+    agreed = _open(ctx, "search is down too", "acc-a")
+    overridden = _open(ctx, "search is down again", "acc-b")
+    untouched = _open(ctx, "search is down once more", "acc-c")
+    for number in (agreed, overridden, untouched):
+        suggestions.suggestions(ctx, ann, number)
+    suggestions.decide(ctx, ann, agreed, "service")
+    suggestions.decide(ctx, ann, overridden, "service", value="checkout")
+    suggestions.decide(ctx, ann, agreed, "incident_type")
+    for number in (agreed, overridden, untouched):
+        incidents.resolve(ctx, ann, number)
+
+    rows = {r.field: r for r in suggestions.report(ctx, ann)}
+
+    # agreed: search == search (right); overridden: checkout != search
+    # (wrong); untouched: not judged, though it stayed on checkout.
+    assert (rows["service"].judged, rows["service"].accuracy) == (2, 0.5)
+    # Only the typed incident is judged, and its type was the suggestion.
+    assert (rows["incident_type"].judged, rows["incident_type"].accuracy) == (1, 1.0)
+
+
+def test_current_names_the_model_in_use(
+    ctx: Context, admin: Actor, checkout: None
+) -> None:
+    assert suggestions.current(ctx) is None
+
+    trained = suggestions.train(ctx, admin)
+
+    found = suggestions.current(ctx)
+    assert found is not None
+    assert (found.id, found.source, found.examples) == (
+        trained.id,
+        "synthetic",
+        trained.examples,
+    )
+    assert suggestions.describe(found) == (
+        f"the synthetic set (and 0 resolved incidents), trained "
+        f"{found.created_at:%Y-%m-%d %H:%M} UTC on {found.examples} examples; "
+        "the rules suggest the owning service"
+    )
+    assert suggestions.describe(None) == "the rules (no model trained yet)"
+
+
+def test_a_retired_type_is_neither_suggested_nor_chosen(
+    ctx: Context, ann: Actor, checkout: None
+) -> None:
+    """A retired type is offered no more: no new suggestion names it, and one
+    made before it was retired can no longer be accepted; the incident stays
+    untyped and the suggestion pending."""
+    before = _open(ctx, "Checkout is down", "retired-a")
+    suggestions.suggestions(ctx, ann, before)
+    triage.update_type(ctx, SYSTEM, "outage", active=False)
+    after = _open(ctx, "Checkout is down again", "retired-b")
+
+    found = {s.field: s for s in suggestions.suggestions(ctx, ann, after)}
+    with pytest.raises(InvalidInput):
+        suggestions.decide(ctx, ann, before, "incident_type")
+
+    assert "incident_type" not in found
+    assert _incident(ctx, before).incident_type_id is None
+    [kept] = [
+        s
+        for s in suggestions.suggestions(ctx, ann, before)
+        if s.field == "incident_type"
+    ]
+    assert kept.outcome == "pending"

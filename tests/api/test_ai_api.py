@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import Person, open_incident
 from tocsin.domain.access import SYSTEM
-from tocsin.services import incidents
+from tocsin.services import incidents, triage
 from tocsin.services.context import Context
 from tocsin.services.integrations import IntegrationRef
 
@@ -123,3 +123,36 @@ def test_drafts_over_the_api(
     assert "disk-full on db-1" in written.json()["text"]
     assert client.get(f"{base}/update", headers=vera.headers).status_code == 403
     assert client.get(f"{base}/poem", headers=ann.headers).status_code == 422
+
+
+def test_the_model_in_use_and_an_accepted_type(
+    client: TestClient,
+    ctx: Context,
+    ann: Person,
+    adam: Person,
+    checkout: IntegrationRef,
+) -> None:
+    """The model in use is named, before and after training; no token is
+    401. An accepted incident type becomes the incident's type."""
+    triage.create_type(ctx, SYSTEM, key="outage", name="Outage")
+    number = open_incident(ctx, checkout, "service-down", severity="warning")
+    base = f"/api/v1/incidents/{number}/suggestions"
+    client.get(base, headers=ann.headers)
+
+    before = client.get("/api/v1/ai/model", headers=ann.headers)
+    client.post("/api/v1/ai/train", headers=adam.headers)
+    after = client.get("/api/v1/ai/model", headers=ann.headers)
+    accepted = client.post(f"{base}/incident_type/accept", headers=ann.headers)
+    incident = client.get(f"/api/v1/incidents/{number}", headers=ann.headers)
+
+    assert client.get("/api/v1/ai/model").status_code == 401
+    assert before.status_code == 200
+    assert before.json() == {
+        "model": None,
+        "description": "the rules (no model trained yet)",
+    }
+    assert after.json()["model"]["source"] == "synthetic"
+    assert after.json()["description"].startswith("the synthetic set")
+    assert accepted.status_code == 200
+    assert accepted.json()["current"] == "outage"
+    assert "outage" in incident.text

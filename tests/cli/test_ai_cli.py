@@ -92,6 +92,22 @@ def test_report_and_refusals(tocsin: Run, setup: None) -> None:
         assert fragment in result.stderr
 
 
+def test_report_names_the_model_in_use(tocsin: Run, setup: None) -> None:
+    """Before training the report says the rules answer; after, it names the
+    synthetic set, when it was trained and on how many examples."""
+    before = tocsin("ai", "report")
+    assert tocsin("ai", "train").exit_code == 0
+    after = tocsin("ai", "report")
+
+    assert before.exit_code == 0, before.output
+    assert "suggestions come from the rules (no model trained yet)" in before.stdout
+    assert after.exit_code == 0, after.output
+    assert "suggestions come from the synthetic set (and 0 resolved" in after.stdout
+    assert "on 2000 examples; the rules suggest the owning service" in " ".join(
+        after.stdout.split()
+    )
+
+
 def test_draft_prints_the_text_and_its_source(
     tocsin: Run, ctx: Context, setup: None
 ) -> None:

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from tests.web.conftest import World, log_in, new_client, open_incident
 from tocsin.domain.access import SYSTEM
-from tocsin.services import incidents, triage
+from tocsin.services import incidents, suggestions, triage
 from tocsin.services.context import Context
 
 
@@ -142,3 +142,71 @@ def test_viewers_get_no_drafts_and_other_teams_no_similar(
     assert "/drafts/" not in page.text
     assert draft.status_code == 403
     assert hidden.status_code == 404
+
+
+def test_the_panel_names_the_model_in_use(
+    client: TestClient, ctx: Context, world: World
+) -> None:
+    """Before any training the rules answer and the panel says so; after it,
+    the panel names the synthetic set, when it was trained and on how many."""
+    number = open_incident(ctx, world.checkout, "k", "Checkout is down")
+    later = open_incident(ctx, world.checkout, "l", "Checkout is slow")
+    log_in(client, world.ann.email)
+
+    before = client.get(f"/incidents/{number}/suggestions")
+    trained = suggestions.train(ctx, SYSTEM)
+    after = client.get(f"/incidents/{later}/suggestions")
+
+    assert "Suggestions come from the rules (no model trained yet)." in before.text
+    assert (
+        f"Suggestions come from the synthetic set (and 0 resolved incidents), "
+        f"trained {trained.created_at:%Y-%m-%d %H:%M} UTC on "
+        f"{trained.examples} examples" in after.text
+    )
+
+
+def test_accepting_a_type_shows_on_the_incident_page(
+    client: TestClient, ctx: Context, world: World
+) -> None:
+    """An accepted type is the incident's type: htmx reloads the page, which
+    shows it, with the timeline naming who accepted the suggestion."""
+    triage.create_type(ctx, SYSTEM, key="outage", name="Outage")
+    number = open_incident(ctx, world.checkout, "k", "Checkout is down")
+    token = log_in(client, world.ann.email)
+    client.get(f"/incidents/{number}/suggestions")
+
+    accepted = client.post(
+        f"/incidents/{number}/suggestions/incident_type",
+        data={"csrf_token": token},
+        headers={"HX-Request": "true"},
+    )
+    page = client.get(f"/incidents/{number}")
+
+    assert accepted.status_code == 200
+    assert accepted.headers.get("HX-Refresh") == "true"
+    assert "now outage" in accepted.text
+    assert "type Outage" in page.text
+    assert "accepted suggestion" in page.text
+
+
+def test_the_service_suggestion_is_advice_to_reassign(
+    client: TestClient, ctx: Context, world: World
+) -> None:
+    """The panel says a service suggestion moves nothing; agreeing with it is
+    recorded, the page is not reloaded, and the incident stays put."""
+    number = open_incident(ctx, world.checkout, "k", "billing is down")
+    token = log_in(client, world.ann.email)
+    panel = client.get(f"/incidents/{number}/suggestions")
+
+    agreed = client.post(
+        f"/incidents/{number}/suggestions/service",
+        data={"csrf_token": token},
+        headers={"HX-Request": "true"},
+    )
+
+    assert "advice: accepting it moves nothing" in panel.text
+    assert "reassign the escalation policy" in panel.text
+    assert "Agree</button>" in panel.text
+    assert agreed.status_code == 200
+    assert "HX-Refresh" not in agreed.headers
+    assert "Agreed; the incident stays on checkout." in agreed.text

@@ -65,6 +65,15 @@ class TrainedModelRead(_Read):
     created_at: datetime
 
 
+class ModelInUseRead(BaseModel):
+    model: TrainedModelRead | None = Field(
+        description="The newest trained model; null while the rules answer."
+    )
+    description: str = Field(
+        description="Where suggestions come from, with when and on how many."
+    )
+
+
 class FieldReportRead(_Read):
     week: str = Field(description="ISO week of the suggestions, as 2026-W09.")
     field: str
@@ -72,9 +81,13 @@ class FieldReportRead(_Read):
     decided: int
     accepted: int
     accept_rate: float | None
-    judged: int = Field(description="Suggestions on incidents now resolved.")
+    judged: int = Field(
+        description="Suggestions on incidents now resolved with a final value."
+    )
     accuracy: float | None = Field(
-        description="Share of judged suggestions equal to the final value."
+        description="Share of judged suggestions equal to the final value: the"
+        " incident's severity or type, or for a service the person's decision"
+        " (an untyped incident or an undecided service is not judged)."
     )
 
 
@@ -111,13 +124,16 @@ def list_suggestions(
 @router.post(
     "/incidents/{number}/suggestions/{field}/accept",
     operation_id="acceptIncidentSuggestion",
-    summary="Accept a suggestion (a severity is also set on the incident)",
+    summary="Accept a suggestion (a severity or type is set on the incident)",
     response_model=SuggestionRead,
     responses=problem_responses(400, 403, 404, 409, 422),
 )
 def accept(
     ctx: CtxDep, actor: ActorDep, number: Number, field: FieldName
 ) -> SuggestionRead:
+    """A severity or incident type is set on the incident, on its timeline.
+    A service is advice: the incident stays on its service (reassign its
+    escalation policy to hand it over); the decision is recorded and judged."""
     view = suggestions.decide(ctx, actor, number, field)
     return SuggestionRead.model_validate(view)
 
@@ -125,7 +141,7 @@ def accept(
 @router.post(
     "/incidents/{number}/suggestions/{field}/override",
     operation_id="overrideIncidentSuggestion",
-    summary="Override a suggestion with another value",
+    summary="Override a suggestion (a severity or type is set on the incident)",
     response_model=SuggestionRead,
     responses=problem_responses(400, 403, 404, 409, 422),
 )
@@ -162,6 +178,19 @@ def similar(
 )
 def train(ctx: CtxDep, actor: ActorDep) -> TrainedModelRead:
     return TrainedModelRead.model_validate(suggestions.train(ctx, actor))
+
+
+@router.get(
+    "/ai/model",
+    operation_id="getTriageModel",
+    summary="Where suggestions come from: the rules, synthetic set or history",
+    response_model=ModelInUseRead,
+    responses=problem_responses(403),
+)
+def model_in_use(ctx: CtxDep, actor: ActorDep) -> ModelInUseRead:
+    model, description = suggestions.model_in_use(ctx, actor)
+    read = TrainedModelRead.model_validate(model) if model else None
+    return ModelInUseRead(model=read, description=description)
 
 
 @router.get(

@@ -149,11 +149,18 @@ def report(
     weeks: int = typer.Option(12, "--weeks", min=1, max=520),
     as_email: str | None = typer.Option(None, "--as", metavar="EMAIL", help=_AS_HELP),
 ) -> None:
-    """Per week and field: suggestions made, accept rate, and accuracy against
-    the final value of resolved incidents."""
+    """Where suggestions come from now (the rules, the synthetic set or the
+    history, when trained and on how many examples), then per week and field:
+    suggestions made, accept rate, and accuracy against the final value of
+    resolved incidents (for the owning service, the person's decision; one
+    left undecided is not judged)."""
     with reported(), opened() as ctx:
         rows = suggestions.report(ctx, _actor(ctx, as_email), weeks=weeks)
+        model = suggestions.current(ctx)
 
+    console.print(
+        plain(f"suggestions come from {suggestions.describe(model)}"), soft_wrap=True
+    )
     table = Table()
     for column in ("week", "field", "suggested", "accept rate", "accuracy"):
         table.add_column(column)

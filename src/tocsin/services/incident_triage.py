@@ -210,32 +210,52 @@ def update_impact(
 
     with ctx.db.write() as session:
         incident = locked(session, actor, number)
-        changed = _apply_impact(session, actor, incident, changes)
-        if not changed:
-            return _read(session, incident)
-
-        now = ctx.clock.now()
-        incident.updated_at = now
-        add_timeline(
-            session,
-            incident,
-            at=now,
-            kind="impact_updated",
-            message=f"Impact updated by {actor.label}: {'; '.join(changed.values())}",
-            actor=actor,
-            fields=sorted(changed),
-        )
-        audit(
-            session,
-            actor,
-            at=now,
-            action="incident.impact",
-            object_type="incident",
-            object_id=incident.id,
-            number=incident.number,
-            fields=sorted(changed),
-        )
+        change_impact(session, ctx, incident, actor, changes)
         return _read(session, incident)
+
+
+def change_impact(
+    session: Session,
+    ctx: Context,
+    incident: Incident,
+    actor: Actor,
+    changes: Mapping[str, Any],
+    reason: str = "",
+) -> bool:
+    """Apply impact changes to a locked incident, all or none, on the
+    timeline (with `reason` when given) and audited. Returns whether anything
+    changed; the same values again add nothing. Raises InvalidInput as
+    `update_impact` does."""
+    changed = _apply_impact(session, actor, incident, changes)
+    if not changed:
+        return False
+
+    now = ctx.clock.now()
+    incident.updated_at = now
+    why = f": {reason}" if reason else ""
+    extra = {"reason": reason} if reason else {}
+    add_timeline(
+        session,
+        incident,
+        at=now,
+        kind="impact_updated",
+        message=f"Impact updated by {actor.label}: {'; '.join(changed.values())}" + why,
+        actor=actor,
+        fields=sorted(changed),
+        **extra,
+    )
+    audit(
+        session,
+        actor,
+        at=now,
+        action="incident.impact",
+        object_type="incident",
+        object_id=incident.id,
+        number=incident.number,
+        fields=sorted(changed),
+        **extra,
+    )
+    return True
 
 
 def _apply_impact(

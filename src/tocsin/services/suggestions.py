@@ -20,7 +20,7 @@ import hmac
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -109,7 +109,8 @@ class FieldReport:
     decided: int
     accepted: int
     accept_rate: float | None
-    # Among incidents resolved, the share whose final value was suggested.
+    # Among incidents resolved with a final value (see `_final`), the share
+    # whose final value was suggested.
     judged: int
     accuracy: float | None
 
@@ -269,6 +270,34 @@ def current(ctx: Context) -> TrainedModel | None:
         return _trained(row) if row else None
 
 
+def model_in_use(ctx: Context, actor: Actor) -> tuple[TrainedModel | None, str]:
+    """The model in use (None: the rules answer) and `describe`'s words for
+    it. Anyone signed in may read it."""
+    require_role(actor, Role.VIEWER)
+    model = current(ctx)
+    return model, describe(model)
+
+
+def describe(model: TrainedModel | None) -> str:
+    """Where suggestions come from, in words for the panel and the report:
+    the rules, the synthetic set or the organisation's history, with when
+    the model was trained and on how many examples."""
+    if model is None:
+        return "the rules (no model trained yet)"
+
+    trained = (
+        f"trained {model.created_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+        f" on {model.examples} examples"
+    )
+    if model.source == "synthetic":
+        said = f"the synthetic set (and {model.history} resolved incidents), {trained}"
+    else:
+        said = f"the organisation's history, {trained}"
+    if "service" not in model.fields:
+        said += "; the rules suggest the owning service"
+    return said
+
+
 def evaluate(
     ctx: Context, actor: Actor, field: str = "severity", *, seed: int = 11
 ) -> tuple[Evaluation, str]:
@@ -355,12 +384,15 @@ def _known(session: Session, found: dict[str, Suggestion]) -> dict[str, Suggesti
 
 
 def _values(session: Session, field: str) -> set[str]:
-    """What `field` may hold here: severity levels, incident type keys or
-    service names."""
+    """What `field` may hold here: severity levels, active incident type keys
+    or service names."""
     if field == "severity":
         return set(load_scales(session).keys(Scale.SEVERITY))
     if field == "incident_type":
-        return set(session.scalars(select(IncidentType.key)))
+        # A retired type stays on the incidents that have it but is offered
+        # to no other, as a suggestion or as a choice.
+        active = select(IncidentType.key).where(IncidentType.active)
+        return set(session.scalars(active))
     return set(session.scalars(select(Service.name)))
 
 
@@ -457,9 +489,14 @@ def decide(
     value: str | None = None,
 ) -> SuggestionView:
     """Accept the suggestion for `field` (no `value`) or override it with
-    `value`. A severity decided here is also set on the incident, with the
-    timeline saying why; other fields are recorded only. Responders within
-    their teams; on the timeline and audited."""
+    `value`, and apply what was chosen where Tocsin can: a severity or an
+    incident type is set on the incident through incident triage, its
+    timeline entry naming who and that a suggestion was accepted or
+    overridden. An owning service is recorded only: an incident cannot move
+    to another service (its team's visibility and escalation policy come with
+    its service), so the choice is advice to reassign, and the timeline says
+    the incident stays where it is. Responders within their teams; on the
+    timeline and audited; a refusal changes nothing."""
     require_role(actor, Role.RESPONDER)
     if field not in FIELDS:
         raise InvalidInput(f"field must be one of {', '.join(FIELDS)}")
@@ -480,13 +517,12 @@ def decide(
         if not chosen:
             raise InvalidInput("an override needs a value")
         if field != "severity" and chosen not in _values(session, field):
-            # A severity is checked as it is set; the others are recorded only,
-            # so an override must name something that exists to be judged.
+            # A severity is checked as it is set. A type must be one offered
+            # to new incidents; a service one that exists, to be judged.
             name = field.replace("_", " ")
             raise InvalidInput(f"there is no {name} {chosen!r} to choose")
         outcome = "accepted" if chosen == row.value else "overridden"
-        if field == "severity":
-            _apply_severity(session, ctx, incident, actor, chosen, outcome)
+        _apply(session, ctx, incident, actor, row, chosen)
 
         now = ctx.clock.now()
         row.outcome, row.chosen = outcome, chosen
@@ -498,7 +534,9 @@ def decide(
             kind=f"suggestion_{outcome}",
             message=(
                 f"{actor.label} {outcome} the suggested {field.replace('_', ' ')}"
-                f" {row.value!r}" + (f" for {chosen!r}" if chosen != row.value else "")
+                f" {row.value!r}"
+                + (f" for {chosen!r}" if chosen != row.value else "")
+                + _stays(incident, field, chosen)
             ),
             actor=actor,
             field=field,
@@ -522,20 +560,46 @@ def decide(
         return _views(incident, [row])[0]
 
 
-def _apply_severity(
+def _apply(
     session: Session,
     ctx: Context,
     incident: Incident,
     actor: Actor,
-    severity: str,
-    outcome: str,
+    row: AiSuggestion,
+    chosen: str,
 ) -> None:
-    level = load_scales(session).level(Scale.SEVERITY, severity)
-    if incident.severity != level.key:
-        reason = f"suggestion {outcome}"
-        incident_triage.change_severity(
-            session, ctx, incident, actor, level.key, reason
-        )
+    """Set a decided severity or incident type on the locked incident; the
+    change's own timeline entry says why. The same value again changes
+    nothing. Raises InvalidInput for a severity that is no level."""
+    reason = (
+        "accepted suggestion"
+        if chosen == row.value
+        else f"overrode suggestion {row.value}"
+    )
+    if row.field == "severity":
+        level = load_scales(session).level(Scale.SEVERITY, chosen)
+        if incident.severity != level.key:
+            incident_triage.change_severity(
+                session, ctx, incident, actor, level.key, reason
+            )
+    elif row.field == "incident_type":
+        changes = {"incident_type": chosen}
+        if incident_triage.change_impact(
+            session, ctx, incident, actor, changes, reason
+        ):
+            # The key was set; the relationship read by the view is stale.
+            session.flush()
+            session.expire(incident, ["incident_type"])
+
+
+def _stays(incident: Incident, field: str, chosen: str) -> str:
+    """For a service decided other than the incident's: it stays put."""
+    if field != "service" or chosen == incident.service.name:
+        return ""
+    return (
+        f"; the incident stays on service {incident.service.name} (reassign its"
+        " escalation policy to hand it over)"
+    )
 
 
 # --- how suggestions fare ---------------------------------------------------
@@ -544,7 +608,8 @@ def _apply_severity(
 def report(ctx: Context, actor: Actor, *, weeks: int = 12) -> list[FieldReport]:
     """Per ISO week (of the suggestion) and field: the accept rate among
     decided suggestions, and the accuracy against the final value of resolved
-    incidents. Admins see every team; others their own teams'."""
+    incidents (see `_final`; an incident with none is not judged). Admins see
+    every team; others their own teams'."""
     require_role(actor, Role.VIEWER)
     if not 1 <= weeks <= 520:
         raise InvalidInput("weeks must be between 1 and 520")
@@ -555,7 +620,9 @@ def report(ctx: Context, actor: Actor, *, weeks: int = 12) -> list[FieldReport]:
             select(AiSuggestion, Incident)
             .join(Incident, AiSuggestion.incident_id == Incident.id)
             .where(AiSuggestion.created_at >= since)
-            .options(selectinload(Incident.service))
+            .options(
+                selectinload(Incident.service), selectinload(Incident.incident_type)
+            )
         ).all()
         tallies: dict[tuple[str, str], list[int]] = {}
         for suggestion, incident in rows:
@@ -569,9 +636,10 @@ def report(ctx: Context, actor: Actor, *, weeks: int = 12) -> list[FieldReport]:
             if suggestion.outcome != "pending":
                 tally[1] += 1
                 tally[2] += suggestion.outcome == "accepted"
-            if incident.status == "resolved":
+            final = _final(incident, suggestion)
+            if incident.status == "resolved" and final is not None:
                 tally[3] += 1
-                tally[4] += _current(incident, suggestion.field) == suggestion.value
+                tally[4] += final == suggestion.value
 
     return [
         FieldReport(
@@ -586,6 +654,17 @@ def report(ctx: Context, actor: Actor, *, weeks: int = 12) -> list[FieldReport]:
         )
         for (week, field), t in sorted(tallies.items())
     ]
+
+
+def _final(incident: Incident, suggestion: AiSuggestion) -> str | None:
+    """The answer a suggestion is judged against (None: not judged): the
+    incident's severity or type as it ended, None while untyped (nobody said
+    what it was). An incident never changes service, so staying on one says
+    nothing about a service suggestion: the person's decision is the answer,
+    None without one."""
+    if suggestion.field == "service":
+        return suggestion.chosen if suggestion.outcome != "pending" else None
+    return _current(incident, suggestion.field)
 
 
 def _rate(part: int, whole: int) -> float | None:

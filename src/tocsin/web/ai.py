@@ -37,10 +37,17 @@ def _panel(
     status: int = 200,
 ) -> Response:
     found = suggestions.suggestions(ctx, user.actor, number)
+    model = suggestions.describe(suggestions.current(ctx))
     return render(
         request,
         "ai/_suggestions.html",
-        {"user": user, "number": number, "suggestions": found, "problem": problem},
+        {
+            "user": user,
+            "number": number,
+            "suggestions": found,
+            "model": model,
+            "problem": problem,
+        },
         status_code=status,
     )
 
@@ -61,7 +68,9 @@ def decide(
 ) -> Response:
     """Accept (no value) or override (a value) the suggestion for `field`.
     A refusal inside the panel gives the panel again with the reason: htmx
-    puts the answer in the panel's place."""
+    puts the answer in the panel's place. A decided severity or type changed
+    the incident, so htmx then reloads the page to show it; a service
+    decision changed nothing else and only the panel is replaced."""
     try:
         suggestions.decide(ctx, user.actor, number, field, value=value or None)
     except (InvalidInput, Conflict) as error:
@@ -70,7 +79,10 @@ def decide(
         status = 409 if isinstance(error, Conflict) else 400
         return _panel(request, ctx, user, number, problem=error.detail, status=status)
     if is_htmx(request):
-        return _panel(request, ctx, user, number)
+        answer = _panel(request, ctx, user, number)
+        if field != "service":
+            answer.headers["HX-Refresh"] = "true"
+        return answer
     return RedirectResponse(f"/incidents/{number}", status_code=303)
 
 
