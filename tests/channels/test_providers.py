@@ -19,6 +19,7 @@ from tocsin.channels.apprise import AppriseChannel
 from tocsin.channels.base import DeliveryError, Outbound
 from tocsin.channels.slack import ACKNOWLEDGE_ACTION, SlackChannel
 from tocsin.channels.teams import CARD_TYPE, TeamsChannel
+from tocsin.channels.teams import card as teams_card
 from tocsin.channels.twilio import TwilioSmsChannel, TwilioVoiceChannel
 from tocsin.channels.webhook import WebhookChannel, new_secret
 from tocsin.config import Settings
@@ -374,3 +375,48 @@ def test_apprise_failure_and_unknown_target_are_delivery_errors(
         AppriseChannel(named).send(page("ops"))
     with pytest.raises(DeliveryError, match="no target 'dev'"):
         AppriseChannel(named).send(page("dev"))
+
+
+def _markdown_texts(element: object) -> list[str]:
+    """Every string in a card that Teams reads as Markdown: a TextBlock's text
+    and a fact's title and value (a TextRun's text is shown as written)."""
+    found: list[str] = []
+    if isinstance(element, dict):
+        if element.get("type") == "TextBlock":
+            found.append(str(element.get("text", "")))
+        if "title" in element and "value" in element:
+            found += [str(element["title"]), str(element["value"])]
+        for value in element.values():
+            found += _markdown_texts(value)
+    elif isinstance(element, list):
+        for value in element:
+            found += _markdown_texts(value)
+    return found
+
+
+@pytest.mark.parametrize("kind", ["page", "report_page"])
+def test_teams_shows_outside_text_as_written_not_as_markdown(kind: str) -> None:
+    """A title from an alert or a public report form is outside text: Teams
+    would render `[text](url)` in it as a link that hides where it goes, so the
+    card carries it where Markdown is not read, and still shows all of it."""
+    lure = "[Triage here](https://phish.example/login) **now**"
+    message = page("https://teams.example/workflow", title=lure)
+    if kind == "report_page":
+        message = Outbound(
+            idempotency_key="k2",
+            recipient=message.recipient,
+            subject=f"[Tocsin] Report R-3 waits for triage: {lure}",
+            body=f"A customer report waits for triage.\n\n{lure}\n\nTriage it: x",
+            payload={"kind": kind, "open_url": "http://tocsin.test/reports/3"},
+        )
+
+    card = teams_card(message)
+
+    assert not [text for text in _markdown_texts(card) if "phish" in text]
+    runs = [
+        inline["text"]
+        for element in card["body"]
+        if element["type"] == "RichTextBlock"
+        for inline in element["inlines"]
+    ]
+    assert any(lure in text for text in runs)

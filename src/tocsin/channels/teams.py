@@ -4,6 +4,10 @@ request is received"), as an Adaptive Card.
 The card's buttons open the page's signed acknowledge link and the incident;
 Teams workflows have no signed callback Tocsin could verify, so a click goes
 through the same confirmation page as an emailed link.
+
+Titles and bodies carry outside text (an alert's summary, a public report's
+title), and a TextBlock reads Markdown: `[text](url)` there would be a link
+that hides where it goes. They go in TextRuns, which Teams shows as written.
 """
 
 from __future__ import annotations
@@ -21,13 +25,7 @@ def card(message: Outbound) -> dict[str, Any]:
     """An Adaptive Card (schema 1.4, which Teams renders) for the message."""
     payload = message.payload
     body: list[dict[str, Any]] = [
-        {
-            "type": "TextBlock",
-            "text": message.subject[:300],
-            "weight": "Bolder",
-            "size": "Medium",
-            "wrap": True,
-        }
+        _plain(message.subject[:300], weight="Bolder", size="Medium")
     ]
     actions: list[dict[str, Any]] = []
     if payload.get("kind") == "page":
@@ -50,7 +48,12 @@ def card(message: Outbound) -> dict[str, Any]:
             {"type": "Action.OpenUrl", "title": "Open", "url": payload["open_url"]},
         ]
     else:
-        body.append({"type": "TextBlock", "text": message.body[:2000], "wrap": True})
+        body.append(_plain(message.body[:2000]))
+        if payload.get("open_url"):
+            # The body's link is plain text now, so the card offers it too.
+            actions = [
+                {"type": "Action.OpenUrl", "title": "Open", "url": payload["open_url"]}
+            ]
 
     return {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
@@ -58,6 +61,14 @@ def card(message: Outbound) -> dict[str, Any]:
         "version": "1.4",
         "body": body,
         "actions": actions,
+    }
+
+
+def _plain(text: str, **style: str) -> dict[str, Any]:
+    """A block showing `text` as written: a TextRun's text is never Markdown."""
+    return {
+        "type": "RichTextBlock",
+        "inlines": [{"type": "TextRun", "text": text, **style}],
     }
 
 
