@@ -616,3 +616,19 @@ def test_a_retired_type_is_neither_suggested_nor_chosen(
         if s.field == "incident_type"
     ]
     assert kept.outcome == "pending"
+
+
+def test_the_suggestion_entry_reads_as_a_sentence(
+    ctx: Context, ann: Actor, checkout: None
+) -> None:
+    """The suggestion's own timeline entry says what the person did, in the
+    past tense: "overrode", not the participle."""
+    number = _open(ctx, "Checkout is down", "type-words")
+    suggestions.suggestions(ctx, ann, number)
+
+    suggestions.decide(ctx, ann, number, "incident_type", value="security")
+
+    [entry] = _timeline(ctx, number, "suggestion_overridden")
+    assert entry.message.startswith(
+        "ann@example.com overrode the suggested incident type 'outage'"
+    )

@@ -533,7 +533,7 @@ def decide(
             at=now,
             kind=f"suggestion_{outcome}",
             message=(
-                f"{actor.label} {outcome} the suggested {field.replace('_', ' ')}"
+                f"{actor.label} {_DID[outcome]} the suggested {field.replace('_', ' ')}"
                 f" {row.value!r}"
                 + (f" for {chosen!r}" if chosen != row.value else "")
                 + _stays(incident, field, chosen)
@@ -558,6 +558,10 @@ def decide(
         )
         session.flush()
         return _views(incident, [row])[0]
+
+
+# The timeline says what the person did; the outcome names the state.
+_DID = {"accepted": "accepted", "overridden": "overrode"}
 
 
 def _apply(
