@@ -200,6 +200,32 @@ def test_a_schedule_as_triage_owner_tells_whoever_is_on_call(
     assert recipients == ["dana@example.com"]
 
 
+def test_a_deactivated_owner_passes_the_report_to_the_next_owner(
+    ctx: Context,
+) -> None:
+    """A deactivated user is never paged, so as a service's triage owner they
+    stand aside: the team's owner (else the default one) gets the report, as
+    if the service had none, instead of nobody."""
+    from tests.builders import team_id
+    from tocsin.services import people
+
+    gone = make_user(ctx, "gone@example.com")
+    dana = make_user(ctx, "dana@example.com")
+    service_id = make_service(ctx)
+    triage.set_owner(ctx, SYSTEM, service_id=service_id, user_id=gone.id)
+    triage.set_owner(ctx, SYSTEM, team_id=team_id(ctx, "Ops"), user_id=dana.id)
+    admin = actor_of(ctx, make_user(ctx, "root@example.com", role="admin"))
+    people.set_active(ctx, admin, gone.id, False)
+
+    reports.report_as_staff(
+        ctx, actor_of(ctx, dana), title="Odd", service_id=service_id
+    )
+
+    with ctx.db.read() as session:
+        recipients = session.scalars(select(OutboxMessage.recipient)).all()
+    assert recipients == ["dana@example.com"]
+
+
 def test_owner_input_is_checked(ctx: Context) -> None:
     """An owner is one user or one schedule that exists, for one scope."""
     user = make_user(ctx)

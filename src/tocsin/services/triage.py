@@ -482,7 +482,9 @@ def remove_owner(
 def owner_user_ids(session: Session, service_id: int | None, at: datetime) -> list[int]:
     """Who triages a report of `service_id` at `at`: the service's owner, else
     its team's, else the default owner. A schedule's owner is whoever is on
-    call; an empty list when nobody is (a gap, or no owner anywhere)."""
+    call; an empty list when nobody is (a gap, or no owner anywhere). A
+    deactivated user as owner stands aside for the next one: paging never
+    reaches them, and the report must not wait unseen."""
     team_id = None
     if service_id is not None:
         team_id = session.scalar(
@@ -500,6 +502,8 @@ def owner_user_ids(session: Session, service_id: int | None, at: datetime) -> li
         if owner is None:
             continue
         if owner.user_id is not None:
+            if not session.scalar(select(User.active).where(User.id == owner.user_id)):
+                continue
             return [owner.user_id]
         if owner.schedule_id is not None:
             return _on_call(session, owner.schedule_id, at)
