@@ -240,7 +240,9 @@ def test_resolving_cancels_a_pending_snooze(
     clock.advance(hours=1)
     worker.run_once()
 
-    assert channel.recipients() == ["ann@example.com"]
+    # Ann resolved it, so she is asked how it went; she is paged only once.
+    pages = [m.recipient for m in channel.sent if m.payload.get("kind") == "page"]
+    assert pages == ["ann@example.com"]
 
 
 def test_reassigning_to_a_policy_starts_it_from_its_first_step(
@@ -330,3 +332,23 @@ def test_an_incident_can_go_to_another_teams_policy(
 
     pages = [m.recipient for m in channel.sent if m.payload["kind"] == "page"]
     assert pages == ["ann@example.com", "dba@example.com"]
+
+
+def test_a_deactivated_user_step_says_they_are_deactivated(
+    ctx: Context, worker: Worker, channel: RecordingChannel
+) -> None:
+    """A policy still naming someone deactivated in /settings skips them, and
+    the timeline gives that reason, not a missing contact method they have."""
+    from tocsin.services import people
+
+    bob = make_user(ctx, "bob@example.com")
+    admin = actor_of(ctx, make_user(ctx, "root@example.com", role="admin"))
+    people.set_active(ctx, admin, bob.id, False)
+    make_service_with(ctx, "checkout", make_policy(ctx, "p", [(5, [("user", bob.id)])]))
+
+    number = _open(ctx, "checkout")
+    worker.run_once()
+
+    assert channel.recipients() == []
+    [skipped] = timeline_messages(ctx, number, "page_skipped")
+    assert skipped == "Bob is deactivated: not paged"

@@ -214,7 +214,11 @@ def page(
             incident,
             at=now,
             kind="page_skipped",
-            message=f"{recipient.name} has no contact method that Tocsin can use",
+            message=(
+                f"{recipient.name} has no contact method that Tocsin can use"
+                if recipient.active
+                else f"{recipient.name} is deactivated: not paged"
+            ),
             user_id=recipient.user_id,
         )
         return 0
