@@ -163,6 +163,11 @@ def endpoint_draft(settings: Settings, kind: str, facts: Mapping[str, object]) -
         ):
             status = response.status_code
             answer = _read_by(response, deadline, settings.ai_draft_timeout)
+    except httpx.TimeoutException as error:
+        # The guarded client bounds the whole request too, and may be first.
+        timeout = settings.ai_draft_timeout
+        message = f"the draft endpoint failed: it took longer than {timeout:g} s"
+        raise DraftError(message) from error
     except (httpx.HTTPError, outbound.OutboundRefused) as error:
         raise DraftError(f"the draft endpoint failed: {error}") from error
     if status != 200:
