@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
 
 @team_app.command("add")
 def team_add(name: str = typer.Argument(..., help="The team's name.")) -> None:
-    """Add a team. (`tocsin user add --team` also makes teams as it goes.)"""
+    """Add a team; `tocsin user add --team` then puts people in it."""
     with reported(), opened() as ctx:
         team = catalog.create_team(ctx, OPERATOR, name)
 
