@@ -74,6 +74,14 @@ class OutboundRefused(InvalidInput):
     type_slug = "outbound-refused"
 
 
+class AnswerTooLarge(Exception):
+    """An answer ran past the most a caller will read of it."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit:,} bytes; the rest was not read")
+        self.limit = limit
+
+
 def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     if address.ipv4_mapped is not None:
         return address.ipv4_mapped
@@ -356,6 +364,21 @@ def _check_request(settings: Settings) -> Any:
         check_url(settings, str(request.url), resolve=False)
 
     return hook
+
+
+def read_capped(response: httpx.Response, limit: int) -> bytes:
+    """A streamed answer's body, unpacked, read no further than `limit` bytes.
+
+    Whoever typed a URL chooses what answers it, and could answer without end
+    or with a gzip bomb; the guarded client bounds the time, this the size.
+    Raises AnswerTooLarge past `limit`.
+    """
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > limit:
+            raise AnswerTooLarge(limit)
+    return bytes(body)
 
 
 def guarded_client(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -151,9 +150,6 @@ def endpoint_draft(settings: Settings, kind: str, facts: Mapping[str, object]) -
         headers["Authorization"] = f"Bearer {settings.ai_draft_api_key}"
     url = settings.ai_draft_url.rstrip("/") + "/chat/completions"
 
-    # httpx's timeout bounds each read; the deadline bounds the whole answer,
-    # which an endpoint sending a byte at a time would otherwise stretch.
-    deadline = time.monotonic() + settings.ai_draft_timeout
     try:
         with (
             outbound.guarded_client(
@@ -162,9 +158,12 @@ def endpoint_draft(settings: Settings, kind: str, facts: Mapping[str, object]) -
             client.stream("POST", url, json=body) as response,
         ):
             status = response.status_code
-            answer = _read_by(response, deadline, settings.ai_draft_timeout)
+            answer = outbound.read_capped(response, MAX_BODY)
+    except outbound.AnswerTooLarge as error:
+        raise DraftError("the draft endpoint's answer is too large") from error
     except httpx.TimeoutException as error:
-        # The guarded client bounds the whole request too, and may be first.
+        # The guarded client bounds the whole request, answer included, so an
+        # endpoint sending a byte at a time cannot stretch it.
         timeout = settings.ai_draft_timeout
         message = f"the draft endpoint failed: it took longer than {timeout:g} s"
         raise DraftError(message) from error
@@ -181,18 +180,6 @@ def endpoint_draft(settings: Settings, kind: str, facts: Mapping[str, object]) -
     if not isinstance(text, str) or not text.strip():
         raise DraftError("the draft endpoint's answer has no text")
     return text.strip()[:MAX_ANSWER]
-
-
-def _read_by(response: httpx.Response, deadline: float, timeout: float) -> bytes:
-    """The body, refused once it runs past `deadline` or MAX_BODY bytes."""
-    body = bytearray()
-    for chunk in response.iter_bytes():
-        body += chunk
-        if time.monotonic() > deadline:
-            raise DraftError(f"the draft endpoint took longer than {timeout:g} s")
-        if len(body) > MAX_BODY:
-            raise DraftError("the draft endpoint's answer is too large")
-    return bytes(body)
 
 
 def draft(settings: Settings, kind: str, story: IncidentStory) -> Draft:

@@ -12,7 +12,12 @@ import httpx
 
 from tocsin.channels.base import DeliveryError
 from tocsin.config import Settings
-from tocsin.outbound import OutboundRefused, guarded_client
+from tocsin.outbound import (
+    AnswerTooLarge,
+    OutboundRefused,
+    guarded_client,
+    read_capped,
+)
 
 # Enough of an error reply to explain it on the timeline, not a whole page.
 _SHOWN = 300
@@ -55,14 +60,10 @@ class HttpSender:
     def _post(self, url: str, **kwargs: Any) -> httpx.Response:
         """POST and read at most LARGEST_ANSWER bytes of the answer."""
         with self.client.stream("POST", url, **kwargs) as streamed:
-            body = bytearray()
-            for chunk in streamed.iter_bytes():
-                body += chunk
-                if len(body) > LARGEST_ANSWER:
-                    raise DeliveryError(
-                        f"{self.provider} answered more than "
-                        f"{LARGEST_ANSWER:,} bytes; the rest was not read"
-                    )
+            try:
+                body = read_capped(streamed, LARGEST_ANSWER)
+            except AnswerTooLarge as error:
+                raise DeliveryError(f"{self.provider} answered {error}") from error
         # Decoded already: the copy must not claim to be gzip any more.
         headers = {
             name: value
@@ -72,7 +73,7 @@ class HttpSender:
         return httpx.Response(
             streamed.status_code,
             headers=headers,
-            content=bytes(body),
+            content=body,
             request=streamed.request,
         )
 
