@@ -166,8 +166,13 @@ class Worker:
                 until = maintenance.held_until(session, message.incident_id, now)
                 if until is not None:
                     # Queued before a window began (a retry after a failure, a
-                    # worker that lagged): nothing pages during one.
-                    self._hold_for_maintenance(message_id, until)
+                    # worker that lagged): nothing pages during one, and the
+                    # page goes out when it ends.
+                    self._hold(
+                        message_id,
+                        until,
+                        why=f"maintenance until {until:%Y-%m-%d %H:%M} UTC",
+                    )
                     return
             if message.payload.get("kind") == report_pages.KIND:
                 report_id = int(message.payload.get("report_id", 0))
@@ -211,15 +216,24 @@ class Worker:
 
         self._record(message_id, error, elapsed_ms)
 
-    def _hold(self, message_id: int, until: datetime) -> None:
-        """Put a claimed message back, untried, until `until`: its provider
-        did not answer a moment ago. No attempt is counted."""
+    def _hold(self, message_id: int, until: datetime, *, why: str = "") -> None:
+        """Put a claimed message back, untried, until `until`; no attempt is
+        counted. With `why`, the incident's timeline says it was held."""
         with self.ctx.db.write() as session:
             message = session.get(OutboxMessage, message_id)
             if message is None or message.status != "pending":
                 return
             message.lease_until = None
             message.next_attempt_at = until
+            if why and message.incident_id is not None:
+                add_timeline(
+                    session,
+                    _IncidentId(message.incident_id),
+                    at=self.ctx.clock.now(),
+                    kind="page_held",
+                    message=f"Page to {message.recipient} held: {why}",
+                    message_id=message.id,
+                )
 
     def _cancel(self, message_id: int, why: str) -> None:
         with self.ctx.db.write() as session:
@@ -236,25 +250,6 @@ class Worker:
                     at=self.ctx.clock.now(),
                     kind="page_cancelled",
                     message=f"Page to {message.recipient} not sent: {why}",
-                    message_id=message.id,
-                )
-
-    def _hold_for_maintenance(self, message_id: int, until: datetime) -> None:
-        with self.ctx.db.write() as session:
-            message = session.get(OutboxMessage, message_id)
-            if message is None or message.status != "pending":
-                return
-            # No attempt is spent: the page goes out when the window ends.
-            message.next_attempt_at = until
-            message.lease_until = None
-            if message.incident_id is not None:
-                add_timeline(
-                    session,
-                    _IncidentId(message.incident_id),
-                    at=self.ctx.clock.now(),
-                    kind="page_held",
-                    message=f"Page to {message.recipient} held: maintenance until "
-                    f"{until:%Y-%m-%d %H:%M} UTC",
                     message_id=message.id,
                 )
 
