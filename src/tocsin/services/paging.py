@@ -51,7 +51,7 @@ _TIMERS = table_of(Timer)
 
 # Channels read a full address from the payload; the outbox column is shorter
 # than a Teams workflow URL.
-_RECIPIENT_LENGTH = 320
+RECIPIENT_LENGTH = 320
 
 
 @dataclass(frozen=True)
@@ -302,7 +302,7 @@ def _page_row(
     base = ctx.settings.base_url.rstrip("/")
     return {
         "channel": contact.kind,
-        "recipient": contact.address[:_RECIPIENT_LENGTH],
+        "recipient": contact.address[:RECIPIENT_LENGTH],
         "subject": subject,
         "body": body,
         # "page" tells the worker this message is stale once someone
@@ -546,7 +546,7 @@ def fire_digest(
         insert(_OUTBOX),
         {
             "channel": contact.kind,
-            "recipient": contact.address[:_RECIPIENT_LENGTH],
+            "recipient": contact.address[:RECIPIENT_LENGTH],
             "subject": f"[Tocsin] {folded} more incidents",
             "body": text,
             "payload": {

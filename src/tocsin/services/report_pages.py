@@ -42,8 +42,6 @@ KIND = "report_page"
 QUEUED = "queued"
 
 _OUTBOX = table_of(OutboxMessage)
-# As for incident pages: channels read the full address from the payload.
-_RECIPIENT_LENGTH = 320
 
 
 @dataclass(frozen=True)
@@ -292,7 +290,7 @@ def _row(
         payload["contact_method_id"] = contact.id
     return {
         "channel": kind,
-        "recipient": contact.address[:_RECIPIENT_LENGTH],
+        "recipient": contact.address[: paging.RECIPIENT_LENGTH],
         "subject": subject[:500],
         "body": body,
         "payload": payload,
